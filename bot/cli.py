@@ -1,0 +1,173 @@
+"""The `kratom-qa` command: validate, corpus-report, build, ask, eval.
+
+`ask --json` prints one answer-contract object; `ask --jsonl` reads one question per line from
+standard input and writes one object per line, loading the model once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+
+from bot import paths
+
+
+def _load_valid_corpus():
+    from bot.corpus import CorpusError, load_corpus
+    from bot.validate import validate_corpus
+
+    folder = paths.corpus_dir()
+    try:
+        corpus = load_corpus(folder)
+    except CorpusError as error:
+        print(f"corpus error: {error}", file=sys.stderr)
+        return None, 2
+    problems = validate_corpus(corpus, str(folder / "sources.yaml"))
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return corpus, (1 if problems else 0)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check the corpus against every content rule."""
+    corpus, status = _load_valid_corpus()
+    if corpus is not None and status == 0:
+        print(f"corpus OK: {len(corpus.passages)} passages, {len(corpus.sources)} sources")
+        if args.report:
+            from bot.validate import corpus_report
+            print(corpus_report(corpus))
+    return status
+
+
+def cmd_report(_args: argparse.Namespace) -> int:
+    """Print passages per topic, evidence grade and source kind."""
+    from bot.corpus import CorpusError, load_corpus
+    from bot.validate import corpus_report
+    try:
+        print(corpus_report(load_corpus(paths.corpus_dir())))
+    except CorpusError as error:
+        print(f"corpus error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Validate the corpus, then (re)build the index incrementally."""
+    corpus, status = _load_valid_corpus()
+    if status:
+        print("build stopped: fix the corpus first (the current index was left as it was).", file=sys.stderr)
+        return status
+    from bot.embed import default_embedder
+    from bot.index import build_index
+    from bot.policy import Policy
+
+    policy = Policy()
+    report = build_index(corpus, default_embedder(), paths.index_dir(), policy.exemplar_texts,
+                         policy.exemplar_hash, progress=not args.quiet)
+    print(f"built {report.folder}: {report.passages} passages; embedded {report.embedded} texts, "
+          f"reused {report.reused} from cache; {report.seconds:.1f} s")
+    return 0
+
+
+def _engine():
+    from bot.answer import Engine
+    return Engine.load(progress=True)
+
+
+def _read_history(args: argparse.Namespace) -> list[str]:
+    return [h for h in (args.history or []) if h is not None]
+
+
+def _render_text(reply: dict) -> str:
+    lines = [f"[{reply['kind']}]"]
+    if reply["message"]:
+        lines.append(reply["message"])
+    for number, citation in enumerate(reply["citations"], start=1):
+        lines.append(f"\n{number}. {citation['title']} ({citation['evidence']}"
+                     + (f", as of {citation['as_of']}" if citation["as_of"] else "") + ")")
+        lines.append(f"   {citation['text']}")
+        for source in citation["sources"]:
+            lines.append(f"   — {source['publisher']}, \"{source['title']}\" ({source['published'] or 'n.d.'}) {source['url']}")
+    for resource in reply["resources"]:
+        lines.append(f"* {resource['name']}: {resource['phone'] or ''} {resource['url'] or ''}".rstrip())
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer questions (from the arguments, or standard input with --jsonl)."""
+    engine = _engine()
+    if args.jsonl:
+        stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+        for line in stdin:
+            reply = engine.ask(_jsonl_question(line.rstrip("\n")))
+            sys.stdout.write(json.dumps(reply, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        return 0
+    question = " ".join(args.question)
+    reply = engine.ask(question, _read_history(args))
+    print(json.dumps(reply, ensure_ascii=False, indent=2) if args.json else _render_text(reply))
+    return 0
+
+
+def _jsonl_question(line: str) -> str:
+    """A line is plain text, or a JSON string / {"question": ...} object."""
+    stripped = line.strip()
+    if stripped.startswith(("{", '"')):
+        try:
+            value = json.loads(stripped)
+        except ValueError:
+            return line
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict) and isinstance(value.get("question"), str):
+            return value["question"]
+    return line
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Run the retrieval and policy evaluations; non-zero exit when a CI gate fails."""
+    from bot.evaluate import run_evaluation
+    started = time.perf_counter()
+    ok = run_evaluation(_engine(), part=args.part, gate=args.gate, out=sys.stdout, only=args.only)
+    print(f"\n(eval took {time.perf_counter() - started:.1f} s)")
+    return 0 if ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of `kratom-qa`."""
+    parser = argparse.ArgumentParser(prog="kratom-qa", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("validate", help="check the corpus rules")
+    p.add_argument("--report", action="store_true", help="also print the corpus report")
+    p.set_defaults(func=cmd_validate)
+    sub.add_parser("corpus-report", help="passages per topic, evidence grade, source kind").set_defaults(func=cmd_report)
+    p = sub.add_parser("build", help="build or update the index")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_build)
+    p = sub.add_parser("ask", help="ask a question")
+    p.add_argument("question", nargs="*", help="the question")
+    p.add_argument("--json", action="store_true", help="print the answer contract as JSON")
+    p.add_argument("--jsonl", action="store_true", help="read questions from stdin, one JSON object per line out")
+    p.add_argument("--history", action="append", help="an earlier user question (repeatable, oldest first)")
+    p.set_defaults(func=cmd_ask)
+    p = sub.add_parser("eval", help="retrieval and policy evaluation")
+    p.add_argument("--part", choices=["tune", "holdout", "all"], default="all")
+    p.add_argument("--only", choices=["retrieval", "policy", "xstest"], default=None)
+    p.add_argument("--gate", action="store_true", help="exit non-zero if a CI gate fails")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `kratom-qa` console script."""
+    args = build_parser().parse_args(argv)
+    if args.command == "ask" and not args.jsonl and not args.question:
+        build_parser().error("ask needs a question (or --jsonl to read them from standard input)")
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Load the vetted corpus (`sources.yaml` and `passages/*.yaml`) into typed records.
+
+Loading is strict about structure (a malformed file raises `CorpusError` naming the file and the
+passage); the content rules (lengths, dose check, as-of dates) live in `bot.validate`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+LEGAL_TOPICS = frozenset({"federal-law", "seven-oh-federal", "state-law", "international"})
+PASSAGE_FIELDS = ("id", "topic", "title", "text", "sources", "evidence", "reviewed")
+SOURCE_FIELDS = ("id", "publisher", "title", "url", "published", "kind")
+
+
+class CorpusError(Exception):
+    """A corpus file cannot be read; the message names the file (and passage when known)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A publication a passage cites."""
+
+    id: str
+    publisher: str
+    title: str
+    url: str
+    published: str | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One vetted, self-contained passage: the unit the bot answers with."""
+
+    id: str
+    topic: str
+    title: str
+    text: str
+    sources: tuple[str, ...]
+    evidence: str
+    as_of: str | None
+    reviewed: str
+    allowed_figures: tuple[str, ...] = ()
+    file: str = field(default="", compare=False)
+
+    @property
+    def is_legal(self) -> bool:
+        """True for legal or regulatory passages, which must carry an as-of date."""
+        return self.evidence == "regulatory" or self.topic in LEGAL_TOPICS
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of everything that is embedded or indexed: a change here means re-embedding."""
+        return content_hash(self.title, self.text)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """The whole corpus: passages in a stable order and sources by id."""
+
+    passages: tuple[Passage, ...]
+    sources: dict[str, Source]
+
+    def by_id(self) -> dict[str, Passage]:
+        """Return the passages keyed by id."""
+        return {p.id: p for p in self.passages}
+
+    @property
+    def corpus_hash(self) -> str:
+        """Hash of every passage's content hash and metadata, in order."""
+        payload = [[p.id, p.content_hash, p.topic, p.evidence, p.as_of, list(p.sources)] for p in self.passages]
+        payload.append(sorted([s.id, s.url, s.title, s.publisher, s.published or ""] for s in self.sources.values()))
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def content_hash(*parts: str) -> str:
+    """Return a sha256 hex digest of the given text parts."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def _as_date(value) -> str | None:
+    """YAML may parse `2026-11-25` as a date; keep every date as its ISO string."""
+    if value is None:
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_yaml_list(path: Path) -> list:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CorpusError(f"{path}: not valid YAML: {exc}") from exc
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot be read: {exc}") from exc
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise CorpusError(f"{path}: expected a YAML list of entries, got {type(data).__name__}")
+    return data
+
+
+def _missing(entry, fields: tuple[str, ...]) -> list[str]:
+    return [name for name in fields if name not in entry]
+
+
+def load_sources(path: Path) -> dict[str, Source]:
+    """Read `sources.yaml`; raise `CorpusError` on a malformed or duplicate entry."""
+    sources: dict[str, Source] = {}
+    for number, entry in enumerate(_read_yaml_list(path), start=1):
+        if not isinstance(entry, dict):
+            raise CorpusError(f"{path}: entry {number} is not a mapping")
+        missing = _missing(entry, SOURCE_FIELDS)
+        label = entry.get("id", f"entry {number}")
+        if missing:
+            raise CorpusError(f"{path}: source {label}: missing field(s) {', '.join(missing)}")
+        if label in sources:
+            raise CorpusError(f"{path}: source {label}: duplicate id")
+        sources[label] = Source(
+            id=str(entry["id"]), publisher=str(entry["publisher"]), title=str(entry["title"]),
+            url=str(entry["url"]), published=_as_date(entry["published"]), kind=str(entry["kind"]),
+        )
+    return sources
+
+
+def _passage_from(entry: dict, path: Path, number: int) -> Passage:
+    label = entry.get("id", f"entry {number}")
+    missing = _missing(entry, PASSAGE_FIELDS)
+    if missing:
+        raise CorpusError(f"{path}: passage {label}: missing field(s) {', '.join(missing)}")
+    sources = entry["sources"]
+    if isinstance(sources, str) or not isinstance(sources, list):
+        raise CorpusError(f"{path}: passage {label}: `sources` must be a list of source ids")
+    if not isinstance(entry["text"], str) or not isinstance(entry["title"], str):
+        raise CorpusError(f"{path}: passage {label}: `title` and `text` must be strings")
+    allowed = entry.get("allowed_figures") or []
+    return Passage(
+        id=str(entry["id"]), topic=str(entry["topic"]), title=entry["title"].strip(),
+        text=" ".join(entry["text"].split()), sources=tuple(str(s) for s in sources),
+        evidence=str(entry["evidence"]), as_of=_as_date(entry.get("as_of")),
+        reviewed=_as_date(entry["reviewed"]) or "", allowed_figures=tuple(str(a) for a in allowed),
+        file=str(path),
+    )
+
+
+def load_passages(folder: Path) -> list[Passage]:
+    """Read every `*.yaml` under `folder`, in file-name order."""
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        raise CorpusError(f"{folder}: no passage files (*.yaml) found")
+    passages: list[Passage] = []
+    for path in files:
+        for number, entry in enumerate(_read_yaml_list(path), start=1):
+            if not isinstance(entry, dict):
+                raise CorpusError(f"{path}: entry {number} is not a mapping")
+            passages.append(_passage_from(entry, path, number))
+    return passages
+
+
+def load_corpus(folder: Path) -> Corpus:
+    """Load a corpus folder (structure only; run `bot.validate` for the content rules).
+
+    Args:
+        folder: A folder holding `sources.yaml` and `passages/`.
+
+    Returns:
+        The corpus, passages in file-name then file order.
+
+    Raises:
+        CorpusError: a file is missing, not YAML, or an entry lacks a field.
+    """
+    folder = Path(folder)
+    sources = load_sources(folder / "sources.yaml")
+    passages = load_passages(folder / "passages")
+    return Corpus(passages=tuple(passages), sources=sources)

@@ -1,0 +1,262 @@
+"""Build, save and load the search index (`index/`), incrementally and safely.
+
+What is embedded: each passage (title + text), each sentence of each passage (for highlights), and
+the policy's exemplar questions. Vectors are cached by the sha256 of the exact text embedded, so a
+rebuild re-embeds only what changed. A build writes to a temporary folder and swaps it in only when
+complete: a failed build never overwrites the last good index. Loading checks the manifest against
+the corpus, the policy data and the model: a stale or corrupt index is never served silently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+import faiss  # imported before torch (see bot.embed)
+import numpy as np
+
+import bm25s
+
+from bot.corpus import Corpus, Passage, content_hash
+from bot.embed import Embedder
+from bot.normalize import split_sentences, tokenize
+
+FORMAT_VERSION = 3
+HNSW_THRESHOLD = 50_000  # flat exact search below this many passages, HNSW above
+_FILES = ("manifest.json", "passages.faiss", "sentences.npy", "sentences.json", "exemplars.npy", "cache.npz")
+
+
+class StaleIndexError(Exception):
+    """The index is missing, stale or corrupt; the message says what to run."""
+
+
+@dataclass
+class SearchIndex:
+    """Everything retrieval and the policy need, loaded in memory."""
+
+    passage_ids: list[str]
+    dense: faiss.Index
+    bm25: bm25s.BM25
+    sentence_vectors: np.ndarray          # (n_sentences, dim)
+    sentence_owner: np.ndarray            # passage row of each sentence
+    sentences: list[str]
+    exemplar_vectors: np.ndarray          # (n_exemplars, dim), order of `exemplar_texts`
+    manifest: dict
+
+    def passage_vector(self, row: int) -> np.ndarray:
+        """Return the stored vector of passage `row`."""
+        return self.dense.reconstruct(int(row))
+
+
+def passage_document(passage: Passage) -> str:
+    """The text embedded and indexed for a passage."""
+    return f"{passage.title}. {passage.text}"
+
+
+def _embed_with_cache(texts: Sequence[str], embedder: Embedder, cache: dict[str, np.ndarray],
+                      progress: bool) -> tuple[np.ndarray, int]:
+    """Embed texts, reusing cached vectors; return (vectors, number newly embedded)."""
+    keys = [content_hash(embedder.name, t) for t in texts]
+    todo = sorted({k: t for k, t in zip(keys, texts) if k not in cache}.items())
+    if todo:
+        fresh = embedder.encode([t for _, t in todo], progress=progress)
+        for (key, _), vector in zip(todo, fresh):
+            cache[key] = vector.astype(np.float32)
+    vectors = np.stack([cache[k] for k in keys]) if keys else np.zeros((0, embedder.dim), np.float32)
+    return vectors.astype(np.float32), len(todo)
+
+
+def _load_cache(folder: Path, dim: int) -> dict[str, np.ndarray]:
+    path = folder / "cache.npz"
+    try:
+        with np.load(path) as data:
+            keys, vectors = list(data["keys"]), data["vectors"]
+        if vectors.ndim == 2 and vectors.shape[1] == dim:
+            return {str(k): v for k, v in zip(keys, vectors)}
+    except (OSError, KeyError, ValueError):
+        pass
+    return {}
+
+
+def _dense_index(vectors: np.ndarray) -> faiss.Index:
+    dim = vectors.shape[1]
+    if len(vectors) >= HNSW_THRESHOLD:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 128
+    else:
+        index = faiss.IndexFlatIP(dim)
+    index.add(vectors)
+    return index
+
+
+@dataclass
+class BuildReport:
+    """What a build did."""
+
+    passages: int
+    embedded: int
+    reused: int
+    seconds: float
+    folder: Path
+
+
+def _sentences_of(passages: Sequence[Passage]) -> tuple[list[str], list[int]]:
+    sentences, owners = [], []
+    for row, passage in enumerate(passages):
+        for sentence in split_sentences(passage.text):
+            sentences.append(sentence)
+            owners.append(row)
+    return sentences, owners
+
+
+def build_index(corpus: Corpus, embedder: Embedder, folder: Path, exemplar_texts: Sequence[str] = (),
+                exemplar_hash: str = "", progress: bool = True) -> BuildReport:
+    """Build the index for `corpus` into `folder`, re-embedding only changed text.
+
+    Args:
+        corpus: The validated corpus.
+        embedder: The embedding model.
+        folder: Where the index lives; replaced only when the new build is complete.
+        exemplar_texts: The policy's exemplar questions (embedded for the policy).
+        exemplar_hash: Hash of the policy data, recorded in the manifest.
+        progress: Show a progress bar while embedding.
+
+    Returns:
+        A report of what was embedded and reused.
+    """
+    started = time.perf_counter()
+    folder = Path(folder)
+    cache = _load_cache(folder, embedder.dim)
+    passages = list(corpus.passages)
+    documents = [passage_document(p) for p in passages]
+    sentences, owners = _sentences_of(passages)
+    all_texts = documents + sentences + list(exemplar_texts)
+    vectors, embedded = _embed_with_cache(all_texts, embedder, cache, progress)
+    n_docs, n_sent = len(documents), len(sentences)
+    doc_vectors, sent_vectors = vectors[:n_docs], vectors[n_docs:n_docs + n_sent]
+    exemplar_vectors = vectors[n_docs + n_sent:]
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-build-", dir=folder.parent))
+    try:
+        faiss.write_index(_dense_index(doc_vectors), str(staging / "passages.faiss"))
+        np.save(staging / "sentences.npy", sent_vectors)
+        (staging / "sentences.json").write_text(json.dumps({"owners": owners, "sentences": sentences}))
+        np.save(staging / "exemplars.npy", exemplar_vectors)
+        retriever = bm25s.BM25()
+        retriever.index([tokenize(d) for d in documents], show_progress=False)
+        retriever.save(str(staging / "bm25"), show_progress=False)
+        used = {content_hash(embedder.name, t) for t in all_texts}
+        keys = sorted(used)
+        np.savez(staging / "cache.npz", keys=np.array(keys), vectors=np.stack([cache[k] for k in keys]))
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "model": embedder.name,
+            "dim": embedder.dim,
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "corpus_hash": corpus.corpus_hash,
+            "exemplar_hash": exemplar_hash,
+            "passage_ids": [p.id for p in passages],
+            "passage_hashes": {p.id: p.content_hash for p in passages},
+            "n_sentences": n_sent,
+            "n_exemplars": len(exemplar_vectors),
+            "dense_index": "hnsw" if n_docs >= HNSW_THRESHOLD else "flat",
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        _swap_in(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return BuildReport(len(passages), embedded, len(all_texts) - embedded,
+                       time.perf_counter() - started, folder)
+
+
+def _swap_in(staging: Path, folder: Path) -> None:
+    """Replace `folder` by `staging` with two renames; the old index is removed last."""
+    previous = folder.with_name(f".{folder.name}-previous-{os.getpid()}")
+    if folder.exists():
+        os.replace(folder, previous)
+    os.replace(staging, folder)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def _fail(folder: Path, reason: str) -> StaleIndexError:
+    return StaleIndexError(f"The index in {folder} {reason}. Run `kratom-qa build` to rebuild it.")
+
+
+def read_manifest(folder: Path) -> dict:
+    """Return the manifest of the index in `folder`; raise `StaleIndexError` if missing or corrupt."""
+    path = Path(folder) / "manifest.json"
+    if not path.exists():
+        raise _fail(folder, "is missing (no manifest.json)")
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise _fail(folder, f"has a corrupt manifest ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+        raise _fail(folder, "was written by another version of kratom-qa")
+    return manifest
+
+
+def check_manifest(manifest: dict, folder: Path, corpus: Corpus, embedder: Embedder, exemplar_hash: str) -> None:
+    """Raise `StaleIndexError` when the index does not match the corpus, the model or the policy data."""
+    if manifest.get("model") != embedder.name or manifest.get("dim") != embedder.dim:
+        raise _fail(folder, f"was built with another model ({manifest.get('model')}, dim {manifest.get('dim')})")
+    if manifest.get("corpus_hash") != corpus.corpus_hash:
+        changed = [p.id for p in corpus.passages if manifest.get("passage_hashes", {}).get(p.id) != p.content_hash]
+        detail = f"; changed or new passages: {', '.join(changed[:5])}" if changed else ""
+        raise _fail(folder, f"is older than the corpus{detail}")
+    if manifest.get("exemplar_hash") != exemplar_hash:
+        raise _fail(folder, "is older than the policy data")
+
+
+def load_index(folder: Path, corpus: Corpus, embedder: Embedder, exemplar_hash: str = "") -> SearchIndex:
+    """Load and verify the index in `folder`.
+
+    Args:
+        folder: The index folder.
+        corpus: The corpus it must match.
+        embedder: The model it must have been built with.
+        exemplar_hash: Hash of the policy data it must match.
+
+    Returns:
+        The loaded index.
+
+    Raises:
+        StaleIndexError: missing, stale (corpus, model or policy data changed) or corrupt files.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    check_manifest(manifest, folder, corpus, embedder, exemplar_hash)
+    try:
+        dense = faiss.read_index(str(folder / "passages.faiss"))
+        sentence_vectors = np.load(folder / "sentences.npy")
+        meta = json.loads((folder / "sentences.json").read_text())
+        exemplar_vectors = np.load(folder / "exemplars.npy")
+        bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
+    except Exception as exc:  # any unreadable or truncated file
+        raise _fail(folder, f"has a missing or corrupt file ({type(exc).__name__}: {exc})") from exc
+    ids = manifest["passage_ids"]
+    consistent = (
+        dense.ntotal == len(ids) == len(corpus.passages) and dense.d == embedder.dim
+        and sentence_vectors.shape == (manifest["n_sentences"], embedder.dim)
+        and len(meta.get("sentences", [])) == len(meta.get("owners", [])) == manifest["n_sentences"]
+        and exemplar_vectors.shape == (manifest["n_exemplars"], embedder.dim)
+        and bm25.scores["num_docs"] == len(ids)
+    )
+    if not consistent:
+        raise _fail(folder, "has files that do not match each other or the manifest")
+    return SearchIndex(
+        passage_ids=ids, dense=dense, bm25=bm25,
+        sentence_vectors=sentence_vectors.astype(np.float32),
+        sentence_owner=np.asarray(meta["owners"], dtype=np.int64), sentences=list(meta["sentences"]),
+        exemplar_vectors=exemplar_vectors.astype(np.float32), manifest=manifest,
+    )

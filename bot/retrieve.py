@@ -1,0 +1,113 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25) rankings fused by reciprocal rank fusion.
+
+The question is encoded once by the caller; the same vector serves the dense search, the
+highlights and the policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import faiss
+import numpy as np
+
+from bot.index import SearchIndex
+from bot.normalize import tokenize
+
+RRF_K = 60
+DEPTH = 50
+
+faiss.omp_set_num_threads(1)  # a small search is faster on one thread on these machines
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage with the scores that placed it."""
+
+    row: int
+    passage_id: str
+    fused: float
+    dense: float  # cosine similarity of question and passage
+    dense_rank: int | None
+    lexical_rank: int | None
+
+
+class Retriever:
+    """Ranks passages of one `SearchIndex` for a question."""
+
+    def __init__(self, index: SearchIndex, rrf_k: int = RRF_K, depth: int = DEPTH,
+                 dense_weight: float = 1.0, lexical_weight: float = 1.0) -> None:
+        self.index = index
+        self.rrf_k = rrf_k
+        self.depth = depth
+        self.dense_weight = dense_weight
+        self.lexical_weight = lexical_weight
+
+    def dense_ranking(self, query_vector: np.ndarray, depth: int | None = None) -> list[tuple[int, float]]:
+        """Return (row, cosine) pairs, best first."""
+        depth = min(depth or self.depth, self.index.dense.ntotal)
+        scores, rows = self.index.dense.search(query_vector.reshape(1, -1).astype(np.float32), depth)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+
+    def lexical_ranking(self, query_text: str, depth: int | None = None) -> list[tuple[int, float]]:
+        """Return (row, BM25 score) pairs with a positive score, best first."""
+        tokens = tokenize(query_text)
+        if not tokens:
+            return []
+        scores = self.index.bm25.get_scores(tokens)
+        depth = min(depth or self.depth, len(scores))
+        top = np.argpartition(-scores, depth - 1)[:depth]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
+
+    def search(self, query_vector: np.ndarray, query_text: str, k: int = 3, mode: str = "hybrid",
+               allowed_rows: Iterable[int] | None = None) -> list[Hit]:
+        """Return the top `k` passages.
+
+        Args:
+            query_vector: The question's unit-normalised embedding.
+            query_text: The question text (slang expanded) for BM25.
+            k: How many passages to return.
+            mode: "hybrid" (RRF of both), "dense" or "lexical".
+            allowed_rows: If given, only these passage rows may be returned.
+
+        Returns:
+            Hits, best first.
+        """
+        depth = self.index.dense.ntotal if allowed_rows is not None else self.depth
+        dense = self.dense_ranking(query_vector, depth) if mode in ("hybrid", "dense") else []
+        lexical = self.lexical_ranking(query_text, depth) if mode in ("hybrid", "lexical") else []
+        allowed = set(allowed_rows) if allowed_rows is not None else None
+        if allowed is not None:
+            dense = [(r, s) for r, s in dense if r in allowed]
+            lexical = [(r, s) for r, s in lexical if r in allowed]
+        dense_rank = {row: rank for rank, (row, _) in enumerate(dense, start=1)}
+        lexical_rank = {row: rank for rank, (row, _) in enumerate(lexical, start=1)}
+        cosine = dict(dense)
+        fused: dict[int, float] = {}
+        for row, rank in dense_rank.items():
+            fused[row] = fused.get(row, 0.0) + self.dense_weight / (self.rrf_k + rank)
+        for row, rank in lexical_rank.items():
+            fused[row] = fused.get(row, 0.0) + self.lexical_weight / (self.rrf_k + rank)
+        order = sorted(fused, key=lambda r: (-fused[r], dense_rank.get(r, 10**9)))[:k]
+        hits = []
+        for row in order:
+            similarity = cosine.get(row)
+            if similarity is None:
+                similarity = float(self.index.passage_vector(row) @ query_vector)
+            hits.append(Hit(row, self.index.passage_ids[row], fused[row], similarity,
+                            dense_rank.get(row), lexical_rank.get(row)))
+        return hits
+
+
+def best_sentence(index: SearchIndex, row: int, query_vector: np.ndarray) -> tuple[str, float]:
+    """Return the sentence of passage `row` closest to the question, and its cosine."""
+    owners = index.sentence_owner
+    start = int(np.searchsorted(owners, row, side="left"))
+    stop = int(np.searchsorted(owners, row, side="right"))
+    if start == stop:
+        return "", 0.0
+    scores = index.sentence_vectors[start:stop] @ query_vector
+    best = int(np.argmax(scores))
+    return index.sentences[start + best], float(scores[best])
