@@ -25,6 +25,8 @@ from bot.policy.features import is_follow_up
 from bot.retrieve import Hit, Retriever, best_sentence
 
 TOP_K = 3
+# How many earlier user turns a follow-up is read with.
+CONTEXT_TURNS = 2
 # Abstain when the best passage is less similar than this (calibrated: see `kratom-qa eval`).
 ABSTAIN_COSINE = 0.42
 # Show a second or third passage only when it is at least this similar.
@@ -44,11 +46,8 @@ class Query:
 def prepare_query(question: object, history: Sequence[str] | None) -> Query:
     """Clean the question and decide whether the previous turn is needed as context."""
     clean = clean_question(question)
-    previous = ""
-    for earlier in reversed(list(history or [])):
-        previous = clean_question(earlier).text
-        if previous:
-            break
+    earlier = [clean_question(turn).text for turn in list(history or [])[-CONTEXT_TURNS:]]
+    previous = " ".join(turn for turn in earlier if turn)
     use_context = bool(previous) and is_follow_up(clean.text)
     text = f"{previous} {clean.text}" if use_context else clean.text
     return Query(clean.text, previous if use_context else "", expand_slang(text), clean.truncated)

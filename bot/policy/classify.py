@@ -116,22 +116,21 @@ class Policy:
             return ("crisis", "selfharm" if f.crisis_selfharm else "emergency")
         if f.crisis_emergency and (not f.crisis_informational or m["crisis"] > t["crisis_margin_framed"]):
             return ("crisis", "emergency")
-        if m["crisis"] > t["crisis_margin"] and f.crisis_weak and not f.crisis_informational:
+        if not f.foreign and m["crisis"] > t["crisis_margin"] and f.crisis_weak and not f.crisis_informational:
             return ("crisis", "emergency")
         return None
 
     def _refusal(self, f: Features, m: dict, _top: float):
         t = self.thresholds
-        kinds = [REASON_OF_RULE[k] for k in f.advice_kinds]
         if f.foreign and f.foreign_dose:
             return ("refusal", "amount")
-        if kinds:
+        kinds = [REASON_OF_RULE[k] for k in f.advice_kinds]
+        if kinds and not (f.animal and not f.core):
             reason = kinds[0]
             about_domain = f.in_domain or (f.names_substance and reason in DOSE_REASONS)
-            if about_domain and (f.names_substance or f.in_domain):
-                if not f.informational_frame or m["advice"] > t["refusal_margin_framed"]:
-                    return ("refusal", reason)
-        if f.names_substance and f.in_domain and m["advice"] > t["refusal_margin"]:
+            if about_domain and (f.unframed_advice or m["advice"] > t["refusal_margin_framed"]):
+                return ("refusal", reason)
+        if not f.foreign and f.names_substance and f.in_domain and m["advice"] > t["refusal_margin"]:
             return ("refusal", "advice")
         return None
 
@@ -140,12 +139,13 @@ class Policy:
 
     def _off_topic(self, f: Features, m: dict, top: float):
         t = self.thresholds
+        if f.animal and not f.names_kratom:
+            return ("off_topic", "animal")
         if f.core:
             return None
         if f.off_topic_term:
             return ("off_topic", "term")
-        if f.in_domain:
-            return None
-        if top < t["off_topic_passage_cosine"] or m["off_topic"] > t["off_topic_margin"]:
+        floor = t["off_topic_passage_cosine_scope"] if f.in_domain else t["off_topic_passage_cosine"]
+        if top < floor or m["off_topic"] > t["off_topic_margin"]:
             return ("off_topic", "embedding")
         return None

@@ -20,7 +20,10 @@ from bot.normalize import expand_slang
 DATA = Path(__file__).parent / "data"
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "@": "a", "$": "s", "!": "i", "|": "l"})
 _LEET_WORD_RE = re.compile(r"\b(?=\w*[a-z])(?=\w*[0-9@$!|])[\w@$!|]{3,}\b", re.IGNORECASE)
-_SPACED_RE = re.compile(r"\b(?:[A-Za-z][ .\-_*]){3,}[A-Za-z]\b")
+_DOTTED_RE = re.compile(r"\b(?:[A-Za-z][.\-_*]){2,}[A-Za-z]\b")
+_SPACED_RE = re.compile(r"\b(?:[A-Za-z] ){3,}[A-Za-z]\b")
+_KRATOM_RE = re.compile(r"\b(kratom|mitragyn\w*|7-oh|speciosa)\b")
+_CLAUSE_RE = re.compile(r"[?.!;\n]+|\b(?:also|and also|plus|oh and|btw|and then)\b")
 _BASE64_RE = re.compile(r"[A-Za-z0-9+/]{12,}={0,2}")
 _KEEP_DIGITS = re.compile(r"^(7-?oh|\d+[a-z]{0,3}|988|911|f\d+)$", re.IGNORECASE)
 _FOREIGN_SCRIPT_RE = re.compile(r"[\u0400-\u04ff\u0590-\u06ff\u0e00-\u0e7f\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af\u0900-\u097f]")
@@ -41,7 +44,9 @@ def _undo_leet(text: str) -> str:
 
 
 def _join_spaced(text: str) -> str:
-    return _SPACED_RE.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), text)
+    """Join letters written apart: "h.o.w m.a.n.y" -> "how many", "k r a t o m" -> "kratom"."""
+    text = _DOTTED_RE.sub(lambda m: re.sub(r"[.\-_*]", "", m.group(0)), text)
+    return _SPACED_RE.sub(lambda m: m.group(0).replace(" ", ""), text)
 
 
 def _decode_base64(text: str) -> str:
@@ -116,16 +121,19 @@ class Features:
     text: str                     # readable text of the current question
     context_text: str             # readable text of the previous user turn ("" if none)
     foreign: bool
+    names_kratom: bool            # kratom, mitragynine or 7-OH named (here or, for a follow-up, before)
     core: bool                    # a core term (kratom, opioids, withdrawal...) in the question
     in_domain: bool               # a core or scope term in the question (or, for a follow-up, its context)
     names_substance: bool
     off_topic_term: bool
+    animal: bool
     crisis_selfharm: list[str]
     crisis_emergency: list[str]
     crisis_weak: bool
     crisis_informational: bool
     advice: dict[str, list[str]]  # rule list name -> snippets matched
     informational_frame: bool
+    unframed_advice: bool         # some clause asks for advice with no informational frame
     foreign_dose: bool
     foreign_crisis: bool
 
@@ -167,14 +175,20 @@ def extract(question: str, previous: str = "") -> Features:
     context_domain = bool(matches("core_terms", context) or matches("scope_terms", context))
     in_domain = own_domain or (follow_up and context_domain)
     advice = {name: matches(name, text) for name in ADVICE_LISTS}
+    unframed = any(
+        any(matches(name, clause) for name in ADVICE_LISTS) and not matches("informational_frames", clause)
+        for clause in _CLAUSE_RE.split(text) if clause and clause.strip()
+    )
     return Features(
-        text=text, context_text=context, foreign=_is_foreign(question), core=core, in_domain=in_domain,
+        text=text, context_text=context, foreign=_is_foreign(question), core=core,
+        names_kratom=bool(_KRATOM_RE.search(text) or (follow_up and _KRATOM_RE.search(context))), in_domain=in_domain,
         names_substance=bool(matches("substance_terms", text)) or (follow_up and context_domain),
-        off_topic_term=bool(matches("off_topic_terms", text)),
+        off_topic_term=bool(matches("off_topic_terms", text)), animal=bool(matches("animal_terms", text)),
         crisis_selfharm=matches("crisis_selfharm", text), crisis_emergency=matches("crisis_emergency", text),
         crisis_weak=bool(matches("crisis_weak", text)),
         crisis_informational=bool(matches("crisis_informational", text)),
-        advice=advice, informational_frame=bool(matches("informational_frames", text)),
-        foreign_dose=bool(matches("foreign_dose_request", question.lower())),
+        advice=advice, informational_frame=bool(matches("informational_frames", text)), unframed_advice=unframed,
+        foreign_dose=bool(matches("foreign_dose_request", question.lower()))
+        and not matches("foreign_informational", question.lower()),
         foreign_crisis=bool(matches("foreign_crisis", question.lower())),
     )

@@ -1,0 +1,141 @@
+"""kratom-qa web chat: a Gradio app around `bot.answer.Engine`. Wiring only.
+
+Run `python app.py` and open http://127.0.0.1:7860. Environment: GRADIO_SERVER_NAME (default
+127.0.0.1), GRADIO_SERVER_PORT (default 7860), KRATOM_QA_FEEDBACK (ratings file). The API endpoint
+`/ask` returns the answer contract unchanged (see README, "Web API"). Rendering lives in
+`bot/render.py`, rating storage in `bot/feedback.py`. No question text is stored or logged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no outbound calls
+os.environ.setdefault("GRADIO_TEMP_DIR", str(ROOT / "var" / "gradio-tmp"))
+Path(os.environ["GRADIO_TEMP_DIR"]).mkdir(parents=True, exist_ok=True)
+
+import gradio as gr  # noqa: E402
+
+from bot import feedback, render  # noqa: E402
+from bot.answer import Engine  # noqa: E402
+from bot.policy import load_resources  # noqa: E402
+
+CONCURRENCY = 16
+MAX_HISTORY = 20
+CSS_PATH = ROOT / "static" / "app.css"
+PRIVATE = "private"  # UI-only events: hidden from the API docs and from gradio_client
+
+
+def _as_history(history: object) -> list[str]:
+    """Accept a list of earlier user questions, a JSON list as text, or nothing."""
+    if isinstance(history, str):
+        try:
+            history = json.loads(history) if history.strip() else []
+        except ValueError:
+            history = [history]
+    if not isinstance(history, (list, tuple)):
+        return []
+    return [str(h) for h in history if h is not None][-MAX_HISTORY:]
+
+
+def build_app(engine: Engine) -> gr.Blocks:
+    """Return the Blocks app answering with `engine`."""
+    summary = render.corpus_summary(engine.corpus.passages, len(engine.corpus.sources))
+
+    def ask(question: str, history: list[str] | None = None) -> dict:
+        """Answer one question about kratom; `history` is the earlier user questions, oldest first.
+        Returns the answer-contract object (kinds: answer, no_answer, refusal, crisis, off_topic)."""
+        return engine.ask(question if isinstance(question, str) else "", _as_history(history))
+
+    def respond(question: str, chat: list, questions: list, meta: dict):
+        if not (question or "").strip():
+            return "", chat, questions, meta, chat
+        reply = ask(question, questions)
+        chat = chat + [{"role": "user", "content": render.render_user_turn(question)},
+                       {"role": "assistant", "content": render.render_reply(reply)}]
+        meta = {**meta, str(len(chat) - 1): {"kind": reply["kind"],
+                                             "passage_ids": [c["passage_id"] for c in reply["citations"]]}}
+        questions = (questions + [question])[-MAX_HISTORY:]
+        return "", chat, questions, meta, chat
+
+    def rate(meta: dict, data: gr.LikeData) -> None:
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        rating = feedback.rating_from_like(data.liked)
+        entry = meta.get(str(index))
+        if rating and entry:
+            feedback.record_feedback(entry["kind"], entry["passage_ids"], rating)
+
+    def clear():
+        return "", [], [], {}, []
+
+    with gr.Blocks(title="kratom-qa: cited answers about kratom") as demo:
+        chat_state = gr.State([])
+        questions_state = gr.State([])
+        meta_state = gr.State({})
+        gr.Markdown("# kratom-qa\nCited answers about kratom, quoted from vetted public-health, "
+                    "research and legal sources.", elem_id="masthead")
+        gr.Markdown(render.render_notice(summary), elem_id="notice")
+        with gr.Row(equal_height=False, elem_id="layout"):
+            with gr.Column(scale=3, min_width=300):
+                chatbot = gr.Chatbot(
+                    label="Conversation", show_label=False, elem_id="chat", height=560, buttons=[], latex_delimiters=[],
+                    allow_tags=False, sanitize_html=True, group_consecutive_messages=False,
+                    feedback_options=("Like", "Dislike"), autoscroll=True,
+                    placeholder="Ask a question about kratom, or pick an example below. "
+                                "Each answer quotes vetted sources and links to them.",
+                )
+                with gr.Row(elem_id="ask-row"):
+                    question = gr.Textbox(label="Your question", placeholder="Ask about kratom, then press Enter",
+                                          lines=1, max_lines=4, scale=5, min_width=200, autofocus=True,
+                                          elem_id="question")
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="send")
+                gr.Markdown("**Example questions**", elem_id="examples-label")
+                with gr.Row(elem_id="examples"):
+                    example_buttons = [gr.Button(q, size="sm", variant="secondary", min_width=150)
+                                       for q in render.EXAMPLE_QUESTIONS]
+                clear_button = gr.Button("Clear conversation", variant="secondary", size="sm", elem_id="clear")
+            with gr.Column(scale=2, min_width=280, elem_id="side"):
+                with gr.Accordion("Get help now (US)", open=True, elem_id="resources"):
+                    gr.Markdown(render.render_resources_panel(load_resources().values()))
+                gr.Markdown(
+                    "**Privacy.** Your questions are not stored or logged. If you rate an answer with "
+                    "thumbs up or down, only the rating, the kind of answer and the ids of the quoted passages are "
+                    "saved on this server.", elem_id="privacy")
+
+        outputs = [question, chat_state, questions_state, meta_state, chatbot]
+        state_in = [chat_state, questions_state, meta_state]
+        question.submit(respond, [question] + state_in, outputs, api_name="submit_question",
+                        api_visibility=PRIVATE)
+        send.click(respond, [question] + state_in, outputs, api_name="send_question", api_visibility=PRIVATE)
+        for number, (button, text) in enumerate(zip(example_buttons, render.EXAMPLE_QUESTIONS), start=1):
+            button.click(lambda chat, qs, meta, _text=text: respond(_text, chat, qs, meta), state_in, outputs,
+                         api_name=f"example_{number}", api_visibility=PRIVATE)
+        clear_button.click(clear, None, outputs, api_name="clear_conversation", api_visibility=PRIVATE)
+        chatbot.clear(clear, None, outputs, api_name="clear_chatbot", api_visibility=PRIVATE)
+        chatbot.like(rate, [meta_state], None, api_name="rate_answer", api_visibility=PRIVATE)
+        gr.api(ask, api_name="ask")
+    demo.queue(default_concurrency_limit=CONCURRENCY)
+    return demo
+
+
+def main() -> None:
+    """Load the engine once and serve the app (local only unless GRADIO_SERVER_NAME says otherwise)."""
+    demo = build_app(Engine.load())
+    demo.launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
+        server_port=int(os.environ.get("GRADIO_SERVER_PORT") or 7860),
+        share=False, show_error=False, footer_links=["api"], run_history=False,
+        theme=gr.themes.Default(
+            primary_hue="teal", secondary_hue="slate", neutral_hue="slate",
+            # Gradio's bundled SemiBold (600) file is a 5 kB stub: declare Regular and Bold only.
+            font=[gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)), "ui-sans-serif", "system-ui",
+                  "sans-serif"]),
+        css_paths=[CSS_PATH],
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Speed against the floor: median bare `embedder.encode([q])` vs full in-process `engine.ask(q)`.
+
+Both are timed in the same run, interleaved question by question (order alternating), so the ratio
+holds on a noisy machine. Also: how many times `ask` calls the model, the non-model time of `ask`,
+and a cProfile of the pipeline outside the model.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import pstats
+import statistics
+import threading
+import time
+from collections import Counter, defaultdict
+
+from bench.common import machine_line, median_ms, pct_ms, questions
+
+GOAL_RATIO = 1.5
+
+
+class CountingEmbedder:
+    """Wraps the real embedder; counts calls and the time spent in them (per thread)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.local = threading.local()
+
+    def reset(self) -> None:
+        self.local.calls, self.local.seconds = 0, 0.0
+
+    def encode(self, texts, progress: bool = False):
+        started = time.perf_counter()
+        try:
+            return self.inner.encode(texts, progress=progress)
+        finally:
+            self.local.calls = getattr(self.local, "calls", 0) + 1
+            self.local.seconds = getattr(self.local, "seconds", 0.0) + time.perf_counter() - started
+
+
+def run(passes: int = 2) -> str:
+    from bot.answer import Engine
+
+    engine = Engine.load(auto_build=False)
+    items = questions(with_history=True)
+    counting = CountingEmbedder(engine.embedder)
+    bare = engine.embedder
+    engine.embedder = counting
+    for q, h in items[:30]:  # warm-up
+        engine.ask(q, h)
+        bare.encode([q])
+
+    enc, ask, overhead, calls = [], [], [], []
+    by_kind: dict[str, list[float]] = defaultdict(list)
+    kinds = Counter()
+    for p in range(passes):
+        for i, (q, h) in enumerate(items):
+            def time_encode():
+                t = time.perf_counter()
+                bare.encode([q])
+                enc.append(time.perf_counter() - t)
+
+            def time_ask():
+                counting.reset()
+                t = time.perf_counter()
+                reply = engine.ask(q, h)
+                elapsed = time.perf_counter() - t
+                ask.append(elapsed)
+                overhead.append(elapsed - counting.local.seconds)
+                calls.append(counting.local.calls)
+                by_kind[reply["kind"]].append(elapsed)
+                if p == 0:
+                    kinds[reply["kind"]] += 1
+
+            first, second = (time_encode, time_ask) if (i + p) % 2 == 0 else (time_ask, time_encode)
+            first()
+            second()
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for q, h in items:
+        engine.ask(q, h)
+    profiler.disable()
+    engine.embedder = bare
+    stream = io.StringIO()
+    stats = pstats.Stats(profiler, stream=stream)
+    stats.sort_stats("cumulative")
+    rows = []
+    for (filename, line, func), (cc, nc, tt, ct, _callers) in stats.stats.items():
+        if "/bot/" in filename:
+            rows.append((ct, tt, nc, f"{filename.split('/bot/')[-1]}:{line}({func})"))
+    rows.sort(reverse=True)
+    total = sum(ask[-len(items):]) if ask else 0.0
+
+    ratio = statistics.median(ask) / statistics.median(enc)
+    lines = [
+        "## Speed against the floor (in process)",
+        "",
+        f"Ran {machine_line()}; {len(items)} questions (eval/policy_eval.yaml"
+        f"{' + eval/retrieval_eval.yaml' if len(items) > 353 else ''}) x {passes} passes, "
+        "bare encode and full ask interleaved question by question.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| median bare `embedder.encode([q])` | {median_ms(enc):.2f} ms (p95 {pct_ms(enc, 95):.2f}) |",
+        f"| median `engine.ask(q)` | {median_ms(ask):.2f} ms (p95 {pct_ms(ask, 95):.2f}) |",
+        f"| **ratio answer/encode (medians)** | **{ratio:.3f}** (goal <= {GOAL_RATIO}: "
+        f"{'met' if ratio <= GOAL_RATIO else 'NOT met'}) |",
+        f"| median time of `ask` outside the model | {median_ms(overhead):.2f} ms (p95 {pct_ms(overhead, 95):.2f}) |",
+        f"| model calls per `ask` | min {min(calls)}, max {max(calls)}, mean {statistics.mean(calls):.3f} "
+        "(0 = empty input, answered without the model) |",
+        "",
+        "Median `ask` by kind of reply: " + ", ".join(
+            f"{k} {median_ms(v):.2f} ms (n={kinds[k]})" for k, v in sorted(by_kind.items())),
+        "",
+        "cProfile of one pass (bot/ functions by cumulative time; the rest is the model):",
+        "",
+        "| function | calls | cumulative s | own s |",
+        "|---|---|---|---|",
+    ]
+    for ct, tt, nc, name in rows[:12]:
+        lines.append(f"| `{name}` | {nc} | {ct:.3f} | {tt:.3f} |")
+    lines.append("")
+    lines.append(f"(Profiled pass total {total:.2f} s of wall time without the profiler.)")
+    return "\n".join(lines)
