@@ -27,6 +27,16 @@ CONCURRENCY = 16
 MAX_HISTORY = 20
 CSS_PATH = ROOT / "static" / "app.css"
 PRIVATE = "private"  # UI-only events: hidden from the API docs and from gradio_client
+# After a reply, scroll the chat (only the chat box) so the new question and the top of the reply
+# show: a crisis block or refusal banner is read first, not the end of the last citation card.
+SCROLL_TO_REPLY_JS = """() => { setTimeout(() => {
+  const box = document.querySelector('#chat .bubble-wrap, #chat [role=log]');
+  const turns = document.querySelectorAll('#chat [data-testid=user]');
+  const turn = turns[turns.length - 1];
+  if (!box || !turn) return;
+  const row = turn.closest('.message-row') || turn;
+  box.scrollTop += row.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+}, 120); }"""
 
 
 def _as_history(history: object) -> list[str]:
@@ -81,15 +91,15 @@ def build_app(engine: Engine) -> gr.Blocks:
         with gr.Row(equal_height=False, elem_id="layout"):
             with gr.Column(scale=3, min_width=300):
                 chatbot = gr.Chatbot(
-                    label="Conversation", show_label=False, elem_id="chat", height=560, buttons=[], latex_delimiters=[],
+                    label="Conversation", show_label=False, elem_id="chat", height="66vh", min_height=380, buttons=[], latex_delimiters=[],
                     allow_tags=False, sanitize_html=True, group_consecutive_messages=False,
-                    feedback_options=("Like", "Dislike"), autoscroll=True,
-                    placeholder="Ask a question about kratom, or pick an example below. "
-                                "Each answer quotes vetted sources and links to them.",
+                    feedback_options=("Like", "Dislike"), autoscroll=False,
+                    placeholder=render.render_welcome(),
                 )
                 with gr.Row(elem_id="ask-row"):
-                    question = gr.Textbox(label="Your question", placeholder="Ask about kratom, then press Enter",
-                                          lines=1, max_lines=4, scale=5, min_width=200, autofocus=True,
+                    question = gr.Textbox(label="Your question", show_label=False, container=False,
+                                          placeholder="Ask a question about kratom, then press Enter",
+                                          lines=1, max_lines=4, scale=5, min_width=180, autofocus=True,
                                           elem_id="question")
                     send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="send")
                 gr.Markdown("**Example questions**", elem_id="examples-label")
@@ -108,11 +118,13 @@ def build_app(engine: Engine) -> gr.Blocks:
         outputs = [question, chat_state, questions_state, meta_state, chatbot]
         state_in = [chat_state, questions_state, meta_state]
         question.submit(respond, [question] + state_in, outputs, api_name="submit_question",
-                        api_visibility=PRIVATE)
-        send.click(respond, [question] + state_in, outputs, api_name="send_question", api_visibility=PRIVATE)
+                        api_visibility=PRIVATE).then(None, js=SCROLL_TO_REPLY_JS, api_name="scroll_after_submit")
+        send.click(respond, [question] + state_in, outputs, api_name="send_question",
+                   api_visibility=PRIVATE).then(None, js=SCROLL_TO_REPLY_JS, api_name="scroll_after_send")
         for number, (button, text) in enumerate(zip(example_buttons, render.EXAMPLE_QUESTIONS), start=1):
             button.click(lambda chat, qs, meta, _text=text: respond(_text, chat, qs, meta), state_in, outputs,
-                         api_name=f"example_{number}", api_visibility=PRIVATE)
+                         api_name=f"example_{number}", api_visibility=PRIVATE,
+                         ).then(None, js=SCROLL_TO_REPLY_JS, api_name=f"scroll_after_example_{number}")
         clear_button.click(clear, None, outputs, api_name="clear_conversation", api_visibility=PRIVATE)
         chatbot.clear(clear, None, outputs, api_name="clear_chatbot", api_visibility=PRIVATE)
         chatbot.like(rate, [meta_state], None, api_name="rate_answer", api_visibility=PRIVATE)

@@ -26,7 +26,7 @@ SECTIONS = ("speed", "coldstart", "build", "scale", "api", "soak", "onnx")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", default=[], help=f"any of {', '.join(SECTIONS)} (default: all)")
-    parser.add_argument("--passes", type=int, default=2, help="speed: passes over the questions")
+    parser.add_argument("--passes", type=int, default=1, help="speed: passes over the questions")
     parser.add_argument("--repeats", type=int, default=3, help="coldstart: launches of each kind")
     parser.add_argument("--passages", type=int, default=100_000, help="scale: synthetic corpus size")
     parser.add_argument("--clients", type=int, default=16, help="api: concurrent gradio_client clients")

@@ -39,7 +39,7 @@ class CountingEmbedder:
             self.local.seconds = getattr(self.local, "seconds", 0.0) + time.perf_counter() - started
 
 
-def run(passes: int = 2) -> str:
+def run(passes: int = 1) -> str:
     from bot.answer import Engine
 
     engine = Engine.load(auto_build=False)

@@ -246,8 +246,8 @@ def render_reply(reply: Mapping) -> str:
         if message:
             blocks.append(message)
         count = len(citations)
-        blocks.append(f"**What the vetted sources say** ({count} passage{'s' if count != 1 else ''}, "
-                      "quoted word for word; the sentence closest to your question is in bold):")
+        blocks.append(f"**From the vetted sources** ({count} passage{'s' if count != 1 else ''}, quoted word "
+                      "for word; the sentence closest to your question is in bold):")
         blocks.append(cards)
         if resources:
             blocks.append(render_resources(resources))
@@ -300,12 +300,24 @@ def render_notice(summary: Mapping) -> str:
     sources = f" from {summary['sources']} sources" if summary.get("sources") else ""
     reviewed = format_date(summary["reviewed"]) if summary.get("reviewed") else "unknown"
     return (
-        "**Information, not medical advice.** Every answer is a passage quoted word for word from a "
-        f"vetted set of {summary.get('passages', 0)} passages{sources}, with its evidence grade and "
-        "links to the original publications. Nothing here tells you how much kratom to take. "
-        "For your own health, talk to a doctor or pharmacist.\n\n"
-        f"**What it covers:** {covers}.\n\n**Sources last reviewed:** {reviewed}. Laws and evidence change: "
-        "check the linked source for anything that matters to you."
+        "**Information, not medical advice.** Each answer is a passage quoted word for word from a vetted "
+        f"set of {summary.get('passages', 0)} passages{sources}, with its evidence grade and links to the "
+        "original publications. It never says how much kratom to take: for your own health, ask a doctor "
+        "or pharmacist.\n\n"
+        f"**Covers:** {covers}.\n\n"
+        f"**Sources last reviewed:** {reviewed}. Laws and evidence change: check the linked source."
+    )
+
+
+def render_welcome() -> str:
+    """What the empty chat shows before the first question."""
+    return (
+        "### Ask a question about kratom\n\n"
+        "The law in your state, safety risks, what research says about pain or opioid withdrawal, "
+        "approved treatments, or where to get help.\n\n"
+        "- Answers are quoted word for word from vetted sources, with links to the originals.\n"
+        "- No dosing or personal medical advice: for your own situation, ask a doctor or pharmacist.\n"
+        "- In an emergency call **911**. Poison Help: **1-800-222-1222**. Crisis line: call or text **988**."
     )
 
 

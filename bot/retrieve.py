@@ -15,7 +15,8 @@ import numpy as np
 from bot.index import SearchIndex
 from bot.normalize import tokenize
 
-RRF_K = 60
+RRF_K = 10  # small k: top ranks dominate (swept on eval/retrieval_eval.yaml, see SYSTEM_CARD.md)
+LEXICAL_WEIGHT = 0.7
 DEPTH = 50
 
 faiss.omp_set_num_threads(1)  # a small search is faster on one thread on these machines
@@ -37,7 +38,7 @@ class Retriever:
     """Ranks passages of one `SearchIndex` for a question."""
 
     def __init__(self, index: SearchIndex, rrf_k: int = RRF_K, depth: int = DEPTH,
-                 dense_weight: float = 1.0, lexical_weight: float = 1.0) -> None:
+                 dense_weight: float = 1.0, lexical_weight: float = LEXICAL_WEIGHT) -> None:
         self.index = index
         self.rrf_k = rrf_k
         self.depth = depth

@@ -304,3 +304,8 @@ def test_resources_panel_lists_every_resource_with_phone_links():
         if resource.get("phone"):
             assert resource["phone"] in text
     assert 'href="tel:+18006624357"' in rendered and 'href="https://findtreatment.gov"' in rendered
+
+
+def test_welcome_mentions_no_dosing_advice_and_emergency_numbers():
+    text = visible(render.render_welcome())
+    assert "No dosing" in text and "911" in text and "1-800-222-1222" in text and "988" in text

@@ -1,0 +1,106 @@
+"""Fixtures for the web app: `app.py` launched once per session in a subprocess, and a browser.
+
+The app listens on a free port (GRADIO_SERVER_PORT), writes ratings to a temporary file
+(KRATOM_QA_FEEDBACK) and is killed at the end of the session. Browser tests drive Debian's
+/usr/bin/chromium through Playwright (never `playwright install`); without chromium they are
+skipped, except under CI (env CI set), where they must run.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+START_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class AppServer:
+    url: str
+    port: int
+    pid: int
+    feedback: Path
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serving(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "config", timeout=3) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory) -> AppServer:
+    """`python app.py` on a free port, started once for every API and browser test."""
+    work = tmp_path_factory.mktemp("app")
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "KRATOM_QA_FEEDBACK": str(work / "feedback.jsonl"),
+           "PYTHONUNBUFFERED": "1"}
+    env.pop("GRADIO_SERVER_NAME", None)  # the default must be 127.0.0.1
+    log_path = work / "app.log"
+    log = open(log_path, "w", encoding="utf-8")
+    process = subprocess.Popen([sys.executable, str(PROJECT / "app.py")], cwd=PROJECT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    try:
+        while not _serving(url):
+            if process.poll() is not None:
+                pytest.fail(f"app.py exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"app.py did not serve {url} within {START_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield AppServer(url=url, port=port, pid=process.pid, feedback=work / "feedback.jsonl", log=log_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir(tmp_path_factory) -> Path:
+    """Where browser tests save screenshots (KRATOM_QA_ARTIFACTS, else a pytest temporary folder)."""
+    folder = Path(os.environ["KRATOM_QA_ARTIFACTS"]) if os.environ.get("KRATOM_QA_ARTIFACTS") \
+        else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian chromium; skipped when missing, except under CI where it must exist."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing but CI is set: browser tests must run in CI")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

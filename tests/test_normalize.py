@@ -1,0 +1,35 @@
+"""Input cleaning, slang expansion, tokenising and sentence splitting."""
+
+from __future__ import annotations
+
+from hypothesis import given, strategies as st
+
+from bot.normalize import MAX_QUESTION_CHARS, clean_question, expand_slang, split_sentences, tokenize
+
+
+def test_clean_question_strips_control_characters_and_caps_length():
+    cleaned = clean_question("is\x00 kratom\u202e legal?\ud800" + "x" * 5000)
+    assert "\x00" not in cleaned.text and "\u202e" not in cleaned.text and "\ud800" not in cleaned.text
+    assert cleaned.truncated and len(cleaned.text) <= MAX_QUESTION_CHARS
+    assert clean_question(None).text == "" and clean_question(42).text == "42"
+
+
+@given(st.text())
+def test_clean_question_never_fails_and_respects_the_cap(text):
+    cleaned = clean_question(text)
+    assert len(cleaned.text) <= MAX_QUESTION_CHARS
+    cleaned.text.encode("utf-8")  # no lone surrogates left
+
+
+def test_slang_is_mapped_to_corpus_words():
+    text = expand_slang("how many g of k for w/d, is 7oh or krat leagal?").lower()
+    assert "kratom" in text and "withdrawal" in text and "7-oh" in text and "legal" in text
+
+
+def test_tokenize_drops_stop_words_and_stems():
+    assert tokenize("The injuries of kratom users") == ["injury", "kratom", "user"]
+
+
+def test_split_sentences_keeps_abbreviations():
+    assert split_sentences("As of Nov. 2026 the U.S. DEA has not. It withdrew in 2016.") == [
+        "As of Nov. 2026 the U.S. DEA has not.", "It withdrew in 2016."]
