@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no outbound calls
-os.environ.setdefault("GRADIO_TEMP_DIR", str(ROOT / "var" / "gradio-tmp"))
+os.environ["GRADIO_TEMP_DIR"] = str(ROOT / "var" / "gradio-tmp")  # temp files stay in the project
 Path(os.environ["GRADIO_TEMP_DIR"]).mkdir(parents=True, exist_ok=True)
 
 import gradio as gr  # noqa: E402
@@ -99,7 +99,7 @@ def build_app(engine: Engine) -> gr.Blocks:
                 with gr.Row(elem_id="ask-row"):
                     question = gr.Textbox(label="Your question", show_label=False, container=False,
                                           placeholder="Ask a question about kratom, then press Enter",
-                                          lines=1, max_lines=4, scale=5, min_width=180, autofocus=True,
+                                          lines=1, max_lines=4, scale=5, min_width=180,
                                           elem_id="question")
                     send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="send")
                 gr.Markdown("**Example questions**", elem_id="examples-label")
