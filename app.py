@@ -25,6 +25,7 @@ from bot.policy import load_resources  # noqa: E402
 
 CONCURRENCY = 16
 MAX_HISTORY = 20
+SESSION_TTL_S = 3600  # conversation state is dropped on page close, or an hour after the last turn
 CSS_PATH = ROOT / "static" / "app.css"
 PRIVATE = "private"  # UI-only events: hidden from the API docs and from gradio_client
 # After a reply, scroll the chat (only the chat box) so the new question and the top of the reply
@@ -81,19 +82,22 @@ def build_app(engine: Engine) -> gr.Blocks:
     def clear():
         return "", [], [], {}, []
 
+    def then_scroll(event, name: str) -> None:
+        event.then(None, js=SCROLL_TO_REPLY_JS, api_name=f"scroll_after_{name}", api_visibility=PRIVATE)
+
     with gr.Blocks(title="kratom-qa: cited answers about kratom") as demo:
-        chat_state = gr.State([])
-        questions_state = gr.State([])
-        meta_state = gr.State({})
+        chat_state = gr.State([], time_to_live=SESSION_TTL_S)
+        questions_state = gr.State([], time_to_live=SESSION_TTL_S)
+        meta_state = gr.State({}, time_to_live=SESSION_TTL_S)
         gr.Markdown("# kratom-qa\nCited answers about kratom, quoted from vetted public-health, "
                     "research and legal sources.", elem_id="masthead")
         gr.Markdown(render.render_notice(summary), elem_id="notice")
         with gr.Row(equal_height=False, elem_id="layout"):
             with gr.Column(scale=3, min_width=300):
                 chatbot = gr.Chatbot(
-                    label="Conversation", show_label=False, elem_id="chat", height="66vh", min_height=380, buttons=[], latex_delimiters=[],
-                    allow_tags=False, sanitize_html=True, group_consecutive_messages=False,
-                    feedback_options=("Like", "Dislike"), autoscroll=False,
+                    label="Conversation", show_label=False, elem_id="chat", height="66vh", min_height=380,
+                    buttons=[], latex_delimiters=[], allow_tags=False, sanitize_html=True,
+                    group_consecutive_messages=False, feedback_options=("Like", "Dislike"), autoscroll=False,
                     placeholder=render.render_welcome(),
                 )
                 with gr.Row(elem_id="ask-row"):
@@ -111,20 +115,22 @@ def build_app(engine: Engine) -> gr.Blocks:
                 with gr.Accordion("Get help now (US)", open=True, elem_id="resources"):
                     gr.Markdown(render.render_resources_panel(load_resources().values()))
                 gr.Markdown(
-                    "**Privacy.** Your questions are not stored or logged. If you rate an answer with "
-                    "thumbs up or down, only the rating, the kind of answer and the ids of the quoted passages are "
-                    "saved on this server.", elem_id="privacy")
+                    "**Privacy.** Your questions are not saved or logged. They are kept in memory for this "
+                    "conversation only, so follow-up questions work, and dropped when you close the page. "
+                    "If you rate an answer with thumbs up or down, only the rating, the kind of answer and "
+                    "the ids of the quoted passages are saved on this server.", elem_id="privacy")
 
         outputs = [question, chat_state, questions_state, meta_state, chatbot]
         state_in = [chat_state, questions_state, meta_state]
-        question.submit(respond, [question] + state_in, outputs, api_name="submit_question",
-                        api_visibility=PRIVATE).then(None, js=SCROLL_TO_REPLY_JS, api_name="scroll_after_submit")
-        send.click(respond, [question] + state_in, outputs, api_name="send_question",
-                   api_visibility=PRIVATE).then(None, js=SCROLL_TO_REPLY_JS, api_name="scroll_after_send")
+        then_scroll(question.submit(respond, [question] + state_in, outputs, api_name="submit_question",
+                                    api_visibility=PRIVATE), "submit_question")
+        then_scroll(send.click(respond, [question] + state_in, outputs, api_name="send_question",
+                               api_visibility=PRIVATE), "send_question")
         for number, (button, text) in enumerate(zip(example_buttons, render.EXAMPLE_QUESTIONS), start=1):
-            button.click(lambda chat, qs, meta, _text=text: respond(_text, chat, qs, meta), state_in, outputs,
-                         api_name=f"example_{number}", api_visibility=PRIVATE,
-                         ).then(None, js=SCROLL_TO_REPLY_JS, api_name=f"scroll_after_example_{number}")
+            def ask_example(chat, questions, meta, _text=text):
+                return respond(_text, chat, questions, meta)
+            then_scroll(button.click(ask_example, state_in, outputs, api_name=f"example_{number}",
+                                     api_visibility=PRIVATE), f"example_{number}")
         clear_button.click(clear, None, outputs, api_name="clear_conversation", api_visibility=PRIVATE)
         chatbot.clear(clear, None, outputs, api_name="clear_chatbot", api_visibility=PRIVATE)
         chatbot.like(rate, [meta_state], None, api_name="rate_answer", api_visibility=PRIVATE)

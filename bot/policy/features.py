@@ -29,11 +29,16 @@ _KEEP_DIGITS = re.compile(r"^(7-?oh|\d+[a-z]{0,3}|988|911|f\d+)$", re.IGNORECASE
 _FOREIGN_SCRIPT_RE = re.compile(r"[\u0400-\u04ff\u0590-\u06ff\u0e00-\u0e7f\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af\u0900-\u097f]")
 
 
+# Word lists (not patterns): matched as whole words only ("dea" must not match "death").
+TERM_LISTS = frozenset({"core_terms", "scope_terms", "substance_terms", "off_topic_terms", "animal_terms"})
+
+
 @lru_cache(maxsize=1)
 def rules() -> dict[str, tuple[re.Pattern, ...]]:
     """Return the compiled rule lists of `data/rules.yaml`, by name."""
     raw = yaml.safe_load((DATA / "rules.yaml").read_text(encoding="utf-8"))
-    return {name: tuple(re.compile(p, re.IGNORECASE) for p in patterns) for name, patterns in raw.items()}
+    return {name: tuple(re.compile(rf"(?<![\w-])(?:{p})(?![\w-])" if name in TERM_LISTS else p, re.IGNORECASE)
+                        for p in patterns) for name, patterns in raw.items()}
 
 
 def _undo_leet(text: str) -> str:
