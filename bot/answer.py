@@ -43,10 +43,23 @@ class Query:
     truncated: bool
 
 
+def _last_turns(history: object) -> list:
+    """The last `CONTEXT_TURNS` entries of `history`, whatever it is (a lone string is one turn;
+    None, a number or anything not iterable is no history)."""
+    if history is None:
+        return []
+    if isinstance(history, (str, bytes)):
+        return [history]
+    try:
+        return list(history)[-CONTEXT_TURNS:]
+    except Exception:  # not iterable, or an iterator that fails: no usable history
+        return []
+
+
 def prepare_query(question: object, history: Sequence[str] | None) -> Query:
     """Clean the question and decide whether the previous turn is needed as context."""
     clean = clean_question(question)
-    earlier = [clean_question(turn).text for turn in list(history or [])[-CONTEXT_TURNS:]]
+    earlier = [clean_question(turn).text for turn in _last_turns(history)]
     previous = " ".join(turn for turn in earlier if turn)
     use_context = bool(previous) and is_follow_up(clean.text)
     text = f"{previous} {clean.text}" if use_context else clean.text

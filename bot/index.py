@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -80,9 +81,24 @@ def _load_cache(folder: Path, dim: int) -> dict[str, np.ndarray]:
             keys, vectors = list(data["keys"]), data["vectors"]
         if vectors.ndim == 2 and vectors.shape[1] == dim:
             return {str(k): v for k, v in zip(keys, vectors)}
-    except (OSError, KeyError, ValueError):
+    except Exception:  # noqa: BLE001  (an unreadable cache is no cache: BadZipFile, EOFError, ...)
         pass
     return {}
+
+
+def _checksum(path: Path) -> str:
+    """CRC-32 of a file (detects corruption of the index files; fast enough to check at every load)."""
+    crc = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            crc = zlib.crc32(chunk, crc)
+    return f"{crc:08x}"
+
+
+def _checksums(folder: Path) -> dict[str, str]:
+    """Checksums of every index file in `folder` except the manifest and the embedding cache."""
+    return {p.relative_to(folder).as_posix(): _checksum(p) for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name not in ("manifest.json", "cache.npz")}
 
 
 def _dense_index(vectors: np.ndarray) -> faiss.Index:
@@ -169,6 +185,7 @@ def build_index(corpus: Corpus, embedder: Embedder, folder: Path, exemplar_texts
             "n_sentences": n_sent,
             "n_exemplars": len(exemplar_vectors),
             "dense_index": "hnsw" if n_docs >= HNSW_THRESHOLD else "flat",
+            "checksums": _checksums(staging),
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=1))
         _swap_in(staging, folder)
@@ -236,6 +253,13 @@ def load_index(folder: Path, corpus: Corpus, embedder: Embedder, exemplar_hash: 
     folder = Path(folder)
     manifest = read_manifest(folder)
     check_manifest(manifest, folder, corpus, embedder, exemplar_hash)
+    for name, expected in (manifest.get("checksums") or {}).items():
+        try:
+            actual = _checksum(folder / name)
+        except OSError as exc:
+            raise _fail(folder, f"has a missing or corrupt file ({name}: {exc.strerror or exc})") from exc
+        if actual != expected:
+            raise _fail(folder, f"has a corrupt file ({name} does not match its checksum)")
     try:
         dense = faiss.read_index(str(folder / "passages.faiss"))
         sentence_vectors = np.load(folder / "sentences.npy")

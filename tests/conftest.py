@@ -6,113 +6,18 @@ Unit tests use `FakeEmbedder` (hashed bag of words: deterministic, no model); in
 
 from __future__ import annotations
 
-import hashlib
-import re
 import shutil
-import textwrap
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-PROJECT = Path(__file__).resolve().parent.parent
+from support import PROJECT, FakeEmbedder, write_corpus
 
-
-class FakeEmbedder:
-    """Hashed bag-of-words vectors: texts sharing words are similar. Counts what it embeds."""
-
-    name = "fake-hash-embedder"
-    dim = 64
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.texts_embedded = 0
-
-    def encode(self, texts, progress: bool = False) -> np.ndarray:
-        self.calls += 1
-        self.texts_embedded += len(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"[a-z0-9]+", text.lower()):
-                bucket = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim
-                out[row, bucket] += 1.0
-            norm = np.linalg.norm(out[row])
-            out[row] = out[row] / norm if norm else out[row]
-            if not norm:
-                out[row, 0] = 1.0
-        return out
 
 
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
-
-
-TINY_SOURCES = """\
-- id: fda-and-kratom
-  publisher: U.S. Food and Drug Administration
-  title: FDA and Kratom
-  url: https://www.fda.gov/news-events/public-health-focus/fda-and-kratom
-  published: null
-  kind: regulator
-- id: fr-81-fr-70652
-  publisher: Drug Enforcement Administration (Federal Register)
-  title: Withdrawal of notice of intent to temporarily place mitragynine and 7-hydroxymitragynine in Schedule I
-  url: https://www.federalregister.gov/d/2016-24659
-  published: 2016-10-13
-  kind: regulator
-"""
-
-TINY_PASSAGES = {
-    "about": """\
-- id: kratom-not-fda-approved
-  topic: about
-  title: Is kratom approved by the FDA?
-  text: >-
-    No kratom product is approved by the U.S. Food and Drug Administration for any medical use, and
-    no medicine containing mitragynine or 7-hydroxymitragynine is approved either. The FDA says it
-    will keep warning the public against using kratom as a medical treatment until the science has
-    been evaluated. Kratom products are nonetheless sold online and in shops across the country.
-  sources: [fda-and-kratom]
-  evidence: regulatory
-  as_of: 2026-11
-  reviewed: 2026-11-25
-- id: kratom-uses-self-treatment
-  topic: about
-  title: Why people in the US use kratom
-  text: >-
-    The FDA reports that people in the United States commonly use kratom products to self-treat
-    pain, cough, diarrhoea, anxiety, depression, opioid use disorder and opioid withdrawal. These
-    uses are the reasons people give; they are not evidence that kratom works for any of these
-    conditions, and no kratom product is approved for them.
-  sources: [fda-and-kratom]
-  evidence: expert body
-  reviewed: 2026-11-25
-""",
-    "federal-law": """\
-- id: dea-withdrew-2016-notice
-  topic: federal-law
-  title: The DEA withdrew its 2016 plan to schedule kratom
-  text: >-
-    As of November 2026 the U.S. Drug Enforcement Administration has not scheduled the kratom leaf.
-    In August 2016 the DEA announced its intent to place the kratom alkaloids mitragynine and
-    7-hydroxymitragynine temporarily in Schedule I, and in October 2016 it withdrew that notice after
-    public comment. Laws change, so check the current federal and state law.
-  sources: [fr-81-fr-70652]
-  evidence: regulatory
-  as_of: 2026-11
-  reviewed: 2026-11-25
-""",
-}
-
-
-def write_corpus(folder: Path, passages: dict[str, str] | None = None, sources: str = TINY_SOURCES) -> Path:
-    """Write a corpus folder (sources.yaml + passages/<topic>.yaml) and return it."""
-    (folder / "passages").mkdir(parents=True, exist_ok=True)
-    (folder / "sources.yaml").write_text(sources)
-    for topic, text in (passages or TINY_PASSAGES).items():
-        (folder / "passages" / f"{topic}.yaml").write_text(textwrap.dedent(text))
-    return folder
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from bot.contract import validate_reply
 from bot.dosecheck import find_dose_content
-from conftest import FakeEmbedder
+from support import FakeEmbedder
 
 
 @pytest.mark.parametrize("question, kind", [

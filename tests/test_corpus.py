@@ -8,7 +8,7 @@ import pytest
 
 from bot.corpus import CorpusError, load_corpus
 from bot.validate import corpus_report, validate_corpus
-from conftest import PROJECT, TINY_PASSAGES, write_corpus
+from support import PROJECT, TINY_PASSAGES, write_corpus
 
 REQUIRED_TOPICS = {
     "about", "pharmacology", "chronic-pain", "opioid-withdrawal", "approved-treatments", "adverse-effects",

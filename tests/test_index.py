@@ -8,7 +8,7 @@ import pytest
 
 from bot.corpus import load_corpus
 from bot.index import FORMAT_VERSION, StaleIndexError, build_index, load_index
-from conftest import FakeEmbedder, TINY_PASSAGES, write_corpus
+from support import FakeEmbedder, TINY_PASSAGES, write_corpus
 
 
 def _build(corpus_dir, index_dir, embedder):

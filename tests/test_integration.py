@@ -16,7 +16,7 @@ import yaml
 from bot import evaluate
 from bot.contract import validate_reply
 from bot.dosecheck import find_dose_content
-from conftest import PROJECT
+from support import PROJECT
 
 pytestmark = pytest.mark.integration
 
