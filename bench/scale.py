@@ -33,6 +33,11 @@ import yaml
 
 from bench.common import machine_line, median_ms, pct_ms, questions, rss_mib
 
+
+def _say(message: str) -> None:
+    import sys
+    print(f"  scale: {message}", file=sys.stderr, flush=True)
+
 NOISE = 0.4
 
 
@@ -139,12 +144,14 @@ def run(n_passages: int = 100_000, n_questions: int = 300, seed: int = 7) -> str
     tmp = tempfile.TemporaryDirectory(prefix="kqa-bench-scale-") if not keep else None
     work = Path(keep) if keep else Path(tmp.name)
     try:
+        _say('building the index')
         folder = work / "index"
         t = time.perf_counter()
         report = build_index(corpus, lookup, folder, policy.exemplar_texts, policy.exemplar_hash, progress=False)
         build_s = time.perf_counter() - t
         del table, lookup
         gc.collect()
+        _say('loading the index')
         t = time.perf_counter()
         index = load_index(folder, corpus, real_engine.embedder, policy.exemplar_hash)
         load_s = time.perf_counter() - t
@@ -153,6 +160,7 @@ def run(n_passages: int = 100_000, n_questions: int = 300, seed: int = 7) -> str
         init_s = time.perf_counter() - t
         rss_big = rss_mib(os.getpid())
 
+        _say('asking (real vs big, interleaved)')
         items = questions(with_history=True)
         random.Random(seed).shuffle(items)
         items = items[:n_questions]
@@ -171,6 +179,7 @@ def run(n_passages: int = 100_000, n_questions: int = 300, seed: int = 7) -> str
                 by_kind[reply["kind"]][0 if engine is real_engine else 1].append(elapsed)
         ratio = statistics.median(big_t) / statistics.median(small_t)
 
+        _say('profiling')
         profiler = cProfile.Profile()
         profiler.enable()
         for q, h in items[:150]:
@@ -181,6 +190,7 @@ def run(n_passages: int = 100_000, n_questions: int = 300, seed: int = 7) -> str
                             for (fn, ln, func), (cc, nc, tt, ct, _) in stats.stats.items() if "/bot/" in fn),
                            reverse=True)[:10]
 
+        _say('recall')
         # HNSW vs exact flat search on the same vectors, with the questions' real embeddings.
         qvecs = real_engine.embedder.encode([q for q, _ in items])
         hnsw = index.dense
@@ -215,6 +225,7 @@ def run(n_passages: int = 100_000, n_questions: int = 300, seed: int = 7) -> str
             flat_times.append(time.perf_counter() - t0)
         del flat
 
+        _say('bm25')
         # BM25 at this size.
         from bot.answer import prepare_query
         from bot.normalize import tokenize
@@ -252,6 +263,7 @@ def run(n_passages: int = 100_000, n_questions: int = 300, seed: int = 7) -> str
             big.retriever.search(vec, text, k=3)
             plain.append(time.perf_counter() - t0)
 
+        _say('yaml')
         yaml_s, hash_s = yaml_load_seconds(corpus, work / "yaml-corpus")
     finally:
         if tmp is not None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from bot import paths
 from bot.contract import make_reply
-from bot.corpus import Corpus, Passage, load_corpus
+from bot.corpus import Corpus, CorpusError, Passage, load_corpus
 from bot.dosecheck import is_refusal_safe
 from bot.embed import Embedder, default_embedder
 from bot.index import SearchIndex, StaleIndexError, build_index, load_index
@@ -23,6 +23,8 @@ from bot.normalize import MAX_QUESTION_CHARS, clean_question, expand_slang
 from bot.policy import Policy, load_messages, load_resources
 from bot.policy.features import is_follow_up
 from bot.retrieve import Hit, Retriever, best_sentence
+from bot.spelling import SpellFixer
+from bot.jurisdiction import Jurisdictions
 
 TOP_K = 3
 # How many earlier user turns a follow-up is read with.
@@ -56,14 +58,39 @@ def _last_turns(history: object) -> list:
         return []
 
 
-def prepare_query(question: object, history: Sequence[str] | None) -> Query:
-    """Clean the question and decide whether the previous turn is needed as context."""
+def prepare_query(question: object, history: Sequence[str] | None, spell: SpellFixer | None = None) -> Query:
+    """Clean the question and decide whether the previous turns are needed as context.
+
+    Args:
+        question: The raw question.
+        history: Earlier user questions, oldest first.
+        spell: Corrects misspelled words of the search text against the corpus vocabulary.
+
+    Returns:
+        The prepared query.
+    """
     clean = clean_question(question)
     earlier = [clean_question(turn).text for turn in _last_turns(history)]
     previous = " ".join(turn for turn in earlier if turn)
     use_context = bool(previous) and is_follow_up(clean.text)
     text = f"{previous} {clean.text}" if use_context else clean.text
-    return Query(clean.text, previous if use_context else "", expand_slang(text), clean.truncated)
+    search_text = expand_slang(text)
+    if spell is not None:
+        search_text = spell.fix(search_text)
+    return Query(clean.text, previous if use_context else "", search_text, clean.truncated)
+
+
+def _check_source_ids(corpus: Corpus) -> None:
+    """Raise `CorpusError` (file and passage named) when a passage cites an unknown source.
+
+    `load_corpus` leaves this to `kratom-qa validate`, but the engine cannot cite such a passage
+    (it would fail with a KeyError at question time), so it refuses to load it, before any build.
+    """
+    for passage in corpus.passages:
+        unknown = [sid for sid in passage.sources if sid not in corpus.sources]
+        if unknown:
+            raise CorpusError(f"{passage.file}: passage {passage.id}: unknown source id(s) {', '.join(unknown)} "
+                              "(not in sources.yaml; run `kratom-qa validate`)")
 
 
 class Engine:
@@ -76,10 +103,18 @@ class Engine:
         self.policy = policy
         self.policy.attach(index.exemplar_vectors)
         self.retriever = Retriever(index)
-        self.passages: list[Passage] = [corpus.by_id()[pid] for pid in index.passage_ids]
+        by_id = corpus.by_id()  # once: calling it per passage made loading quadratic in the corpus size
+        self.passages: list[Passage] = [by_id[pid] for pid in index.passage_ids]
         self.messages = load_messages()
         self.resources = load_resources()
         self._refusal_rows = self._rows_by_refusal_reason()
+        self.spell = SpellFixer([f"{p.title} {p.text}" for p in self.passages])
+        self.jurisdictions = Jurisdictions()
+        self._places = [self.jurisdictions.named_in(f"{p.title} {p.text}") for p in self.passages]
+
+    def prepare(self, question: object, history: Sequence[str] | None = None) -> Query:
+        """Clean a question and make its search text (context, slang, spelling)."""
+        return prepare_query(question, history, self.spell)
 
     @classmethod
     def load(cls, corpus_dir: Path | None = None, index_dir: Path | None = None,
@@ -98,9 +133,10 @@ class Engine:
 
         Raises:
             StaleIndexError: the index is missing or stale and `auto_build` is False.
-            CorpusError: the corpus cannot be read.
+            CorpusError: the corpus cannot be read, or a passage cites a source not in sources.yaml.
         """
         corpus = load_corpus(corpus_dir or paths.corpus_dir())
+        _check_source_ids(corpus)
         folder = index_dir or paths.index_dir()
         embedder = embedder or default_embedder()
         policy = Policy()
@@ -163,7 +199,7 @@ class Engine:
         Returns:
             An answer-contract object (see `bot/schema/answer.schema.json`).
         """
-        query = prepare_query(question, history)
+        query = self.prepare(question, history)
         if not query.text or not any(ch.isalnum() for ch in query.text):
             return self._canned(query, "no_answer", "empty")
         vector = self.embedder.encode([query.search_text])[0]
@@ -177,11 +213,34 @@ class Engine:
             return self._canned(query, "no_answer", "non_english")
         if decision.kind == "off_topic":
             return self._canned(query, "off_topic", "off_topic")
-        hits = self._select(self.retriever.search(vector, query.search_text, k=TOP_K))
+        hits, place = self.cited_hits(query, vector)
+        if place:
+            reply = self._canned(query, "no_answer", "no_answer_place")
+            reply["message"] = reply["message"].replace("{place}", place)
+            return reply
         if not hits:
             return self._canned(query, "no_answer", "no_answer")
         message = self._with_notice("", query)
         return make_reply(query.text, "answer", message, [self._citation(h, vector) for h in hits])
+
+    def cited_hits(self, query: Query, vector: np.ndarray) -> tuple[list[Hit], str]:
+        """Return the passages to cite, and the place the corpus does not cover ("" if none).
+
+        Empty hits mean abstain: nothing is similar enough, or the question asks about a place no
+        retrieved passage mentions.
+        """
+        hits = self._select(self.retriever.search(vector, query.search_text, k=TOP_K))
+        place = self._uncovered_places(query, hits) if hits else ""
+        return ([] if place else hits), place
+
+    def _uncovered_places(self, query: Query, hits: list[Hit]) -> str:
+        """Name the places the question asks about that none of the passages mention ("" if none)."""
+        asked = self.jurisdictions.named_in(query.text) or self.jurisdictions.named_in(query.search_text)
+        if not asked:
+            return ""
+        covered = set().union(*(self._places[h.row] for h in hits))
+        missing = [place for place in asked if place not in covered]
+        return " and ".join(sorted(missing)) if len(missing) == len(asked) else ""
 
     def _refusal(self, query: Query, vector: np.ndarray, reason: str) -> dict:
         reasons = self.messages["refusal"]["reasons"]

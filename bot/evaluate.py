@@ -50,7 +50,7 @@ def evaluate_retrieval(engine: answer.Engine, items: list[dict]) -> dict:
     unanswerable = [i for i in items if not i.get("relevant")]
     vectors = {}
     for item in items:
-        query = answer.prepare_query(item["q"], item.get("history"))
+        query = engine.prepare(item["q"], item.get("history"))
         vectors[item["q"]] = (query, engine.embedder.encode([query.search_text])[0])
     results = {}
     for mode in ("lexical", "dense", "hybrid"):
@@ -59,15 +59,26 @@ def evaluate_retrieval(engine: answer.Engine, items: list[dict]) -> dict:
             query, vector = vectors[item["q"]]
             ranked.append([h.passage_id for h in engine.retriever.search(vector, query.search_text, 10, mode)])
         results[mode] = rank_metrics(ranked, [set(i["relevant"]) for i in answerable])
-    top = {}
+    top, abstains = {}, {}
     for item in items:
         query, vector = vectors[item["q"]]
         hits = engine.retriever.search(vector, query.search_text, 1)
         top[item["q"]] = hits[0].dense if hits else 0.0
+        abstains[item["q"]] = not engine.cited_hits(query, vector)[0]
     results["abstention"] = abstention_sweep([top[i["q"]] for i in answerable],
                                              [top[i["q"]] for i in unanswerable])
+    results["abstention"]["engine"] = _abstention_row([abstains[i["q"]] for i in answerable],
+                                                      [abstains[i["q"]] for i in unanswerable])
     results["counts"] = {"answerable": len(answerable), "unanswerable": len(unanswerable)}
     return results
+
+
+def _abstention_row(answerable: list[bool], unanswerable: list[bool]) -> dict:
+    """Precision/recall of the engine's own abstention decisions."""
+    good, bad = sum(unanswerable), sum(answerable)
+    return {"precision": good / (good + bad) if good + bad else 1.0,
+            "recall": good / len(unanswerable) if unanswerable else 1.0,
+            "answerable_lost": bad / len(answerable) if answerable else 0.0}
 
 
 def abstention_sweep(answerable: list[float], unanswerable: list[float]) -> dict:
@@ -149,6 +160,11 @@ def _print_retrieval(results: dict, out: TextIO) -> None:
         out.write(f"{label:<10}{m['R@1']:>8.3f}{m['R@3']:>8.3f}{m['MRR@10']:>9.3f}\n")
     out.write(f"\nAbstention (no_answer when the best passage's cosine < threshold; engine uses "
               f"{results['abstention']['threshold']:.2f}):\n")
+    engine_row = results["abstention"]["engine"]
+    out.write(f"engine (cosine threshold + places the corpus does not cover): precision "
+              f"{engine_row['precision']:.3f}, recall {engine_row['recall']:.3f}, "
+              f"answerable lost {engine_row['answerable_lost']:.3f}\n")
+    out.write("cosine threshold alone:\n")
     out.write(f"{'threshold':<11}{'precision':>10}{'recall':>8}{'answerable lost':>17}\n")
     for threshold, row in results["abstention"]["sweep"].items():
         out.write(f"{threshold:<11.2f}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['answerable_lost']:>17.3f}\n")

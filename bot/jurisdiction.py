@@ -1,0 +1,29 @@
+"""Recognise the US states and countries a text names (`data/jurisdictions.yaml`).
+
+Used to abstain honestly: when a question asks about a place that no retrieved passage mentions,
+the bot says the corpus does not cover it instead of showing another place's law.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+DATA = Path(__file__).parent / "data" / "jurisdictions.yaml"
+
+
+class Jurisdictions:
+    """Finds jurisdiction names in text."""
+
+    def __init__(self, path: Path = DATA) -> None:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        self._patterns = [
+            (name, re.compile(r"(?<![\w-])(?:" + "|".join(spellings) + r")(?![\w-])", re.IGNORECASE))
+            for name, spellings in raw.items()
+        ]
+
+    def named_in(self, text: str) -> set[str]:
+        """Return the names of the jurisdictions `text` mentions."""
+        return {name for name, pattern in self._patterns if pattern.search(text)}

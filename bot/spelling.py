@@ -1,0 +1,79 @@
+"""Correct misspelled words of a question against the corpus's own vocabulary.
+
+"thiland", "mississipi", "adictive" and "federaly" are common in real questions; neither BM25 nor
+the embedding model copes well with them. A word that is not in the vocabulary is replaced by the
+most frequent vocabulary word within one edit (two for long words). Words the corpus never uses and
+that are not near any corpus word are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Iterable
+
+_WORD_RE = re.compile(r"[A-Za-z]+")
+
+
+def _deletes(word: str, depth: int) -> set[str]:
+    """All strings made by deleting up to `depth` characters of `word`."""
+    found, frontier = {word}, {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
+        found |= frontier
+    return found
+
+
+def _distance(a: str, b: str) -> int:
+    """Optimal string alignment distance (Damerau-Levenshtein with adjacent transpositions)."""
+    previous2, previous = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if previous2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def max_edits(word: str) -> int:
+    """Edits allowed for a word of this length: none below 5 letters, one up to 7, two from 8."""
+    return 0 if len(word) < 5 else (1 if len(word) < 8 else 2)
+
+
+class SpellFixer:
+    """Fixes words of a question against a vocabulary (word -> frequency), SymSpell style."""
+
+    def __init__(self, texts: Iterable[str], extra_words: Iterable[str] = ()) -> None:
+        counts: Counter[str] = Counter()
+        for text in texts:
+            counts.update(w.lower() for w in _WORD_RE.findall(text))
+        for word in extra_words:
+            counts[word.lower()] += 1
+        self.vocabulary = counts
+        self._index: dict[str, list[str]] = {}
+        for word in counts:
+            for variant in _deletes(word, max_edits(word)):
+                self._index.setdefault(variant, []).append(word)
+        self._cache: dict[str, str] = {}
+
+    def correct_word(self, word: str) -> str:
+        """Return the vocabulary word closest to `word` (lowercase), or `word` itself."""
+        lower = word.lower()
+        limit = max_edits(lower)
+        if not limit or lower in self.vocabulary:
+            return word
+        if lower not in self._cache:
+            candidates = {c for v in _deletes(lower, limit) for c in self._index.get(v, ())}
+            scored = [(_distance(lower, c), -self.vocabulary[c], c) for c in candidates]
+            scored = [s for s in scored if s[0] <= min(limit, max_edits(s[2]) or 1)]
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            self._cache[lower] = min(scored)[2] if scored else lower
+        fixed = self._cache[lower]
+        return word if fixed == lower else fixed
+
+    def fix(self, text: str) -> str:
+        """Return `text` with misspelled words corrected."""
+        return _WORD_RE.sub(lambda m: self.correct_word(m.group(0)), text)
