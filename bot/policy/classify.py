@@ -16,6 +16,7 @@ import yaml
 
 from bot.corpus import content_hash
 from bot.policy.features import Features, extract
+from bot.policy.heads import LinearHead, train_head
 
 DATA = Path(__file__).parent / "data"
 EXEMPLAR_CLASSES = ("crisis", "crisis_contrast", "advice", "advice_contrast", "off_topic", "in_scope")
@@ -55,6 +56,7 @@ class Policy:
             self._slices[name] = slice(start, start + len(self.exemplars[name]))
             start += len(self.exemplars[name])
         self._vectors: np.ndarray | None = None
+        self._heads: dict[str, LinearHead] = {}
 
     @property
     def exemplar_hash(self) -> str:
@@ -66,6 +68,13 @@ class Policy:
         if vectors.shape[0] != len(self.exemplar_texts):
             raise ValueError("exemplar vectors do not match the exemplars")
         self._vectors = vectors
+        labels = [name for name in EXEMPLAR_CLASSES for _ in self.exemplars[name]]
+        everything_else = [c for c in EXEMPLAR_CLASSES if c != "crisis"]
+        self._heads = {
+            "crisis": train_head(vectors, labels, ["crisis"], everything_else, l2=0.1),
+            "advice": train_head(vectors, labels, ["advice"],
+                                 ["advice_contrast", "in_scope", "crisis_contrast", "off_topic"], l2=1.0),
+        }
 
     def margins(self, query_vector: np.ndarray) -> dict[str, float]:
         """Return the crisis, advice and off-topic margins of a question vector."""
@@ -85,6 +94,8 @@ class Policy:
             "crisis": top("crisis") - top("crisis_contrast"),
             "advice": top("advice") - top("advice_contrast"),
             "off_topic": top("off_topic") - top("in_scope"),
+            "crisis_head": self._heads["crisis"].score(query_vector),
+            "advice_head": self._heads["advice"].score(query_vector),
         }
 
     def decide(self, question: str, query_vector: np.ndarray, top_passage_cosine: float,
@@ -118,6 +129,10 @@ class Policy:
             return ("crisis", "emergency")
         if not f.foreign and m["crisis"] > t["crisis_margin"] and f.crisis_weak and not f.crisis_informational:
             return ("crisis", "emergency")
+        if (not f.foreign and not f.crisis_informational and m["crisis_head"] > t["crisis_head"]
+                and m["crisis"] > 0 and m["off_topic"] < t["off_topic_margin_crisis"]
+                and (f.in_domain or f.crisis_weak)):
+            return ("crisis", "emergency")
         return None
 
     def _refusal(self, f: Features, m: dict, _top: float):
@@ -130,7 +145,8 @@ class Policy:
             about_domain = f.in_domain or (f.names_substance and reason in DOSE_REASONS)
             if about_domain and (f.unframed_advice or m["advice"] > t["refusal_margin_framed"]):
                 return ("refusal", reason)
-        if not f.foreign and f.names_substance and f.in_domain and m["advice"] > t["refusal_margin"]:
+        if not f.foreign and f.names_substance and f.in_domain and (
+                m["advice"] > t["refusal_margin"] or m["advice_head"] > t["advice_head"]):
             return ("refusal", "advice")
         return None
 
