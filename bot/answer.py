@@ -58,13 +58,16 @@ def _last_turns(history: object) -> list:
         return []
 
 
-def prepare_query(question: object, history: Sequence[str] | None, spell: SpellFixer | None = None) -> Query:
+def prepare_query(question: object, history: Sequence[str] | None, spell: SpellFixer | None = None,
+                  places: "Jurisdictions | None" = None) -> Query:
     """Clean the question and decide whether the previous turns are needed as context.
 
     Args:
         question: The raw question.
         history: Earlier user questions, oldest first.
         spell: Corrects misspelled words of the search text against the corpus vocabulary.
+        places: When a follow-up names a place ("what about Ohio?"), the places of the earlier
+            turns are dropped from the search text, so the new place is searched for.
 
     Returns:
         The prepared query.
@@ -73,7 +76,10 @@ def prepare_query(question: object, history: Sequence[str] | None, spell: SpellF
     earlier = [clean_question(turn).text for turn in _last_turns(history)]
     previous = " ".join(turn for turn in earlier if turn)
     use_context = bool(previous) and is_follow_up(clean.text)
-    text = f"{previous} {clean.text}" if use_context else clean.text
+    context = previous
+    if use_context and places is not None and places.named_in(clean.text):
+        context = places.remove_from(previous)
+    text = f"{context} {clean.text}" if use_context else clean.text
     search_text = expand_slang(text)
     if spell is not None:
         search_text = spell.fix(search_text)
@@ -114,7 +120,7 @@ class Engine:
 
     def prepare(self, question: object, history: Sequence[str] | None = None) -> Query:
         """Clean a question and make its search text (context, slang, spelling)."""
-        return prepare_query(question, history, self.spell)
+        return prepare_query(question, history, self.spell, self.jurisdictions)
 
     @classmethod
     def load(cls, corpus_dir: Path | None = None, index_dir: Path | None = None,

@@ -27,3 +27,9 @@ class Jurisdictions:
     def named_in(self, text: str) -> set[str]:
         """Return the names of the jurisdictions `text` mentions."""
         return {name for name, pattern in self._patterns if pattern.search(text)}
+
+    def remove_from(self, text: str) -> str:
+        """Return `text` without the jurisdiction names it mentions."""
+        for _, pattern in self._patterns:
+            text = pattern.sub(" ", text)
+        return " ".join(text.split())

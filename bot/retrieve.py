@@ -76,13 +76,10 @@ class Retriever:
         Returns:
             Hits, best first.
         """
-        depth = self.index.dense.ntotal if allowed_rows is not None else self.depth
-        dense = self.dense_ranking(query_vector, depth) if mode in ("hybrid", "dense") else []
-        lexical = self.lexical_ranking(query_text, depth) if mode in ("hybrid", "lexical") else []
-        allowed = set(allowed_rows) if allowed_rows is not None else None
-        if allowed is not None:
-            dense = [(r, s) for r, s in dense if r in allowed]
-            lexical = [(r, s) for r, s in lexical if r in allowed]
+        if allowed_rows is not None:
+            return self._search_within(query_vector, query_text, k, mode, allowed_rows)
+        dense = self.dense_ranking(query_vector, self.depth) if mode in ("hybrid", "dense") else []
+        lexical = self.lexical_ranking(query_text, self.depth) if mode in ("hybrid", "lexical") else []
         dense_rank = {row: rank for rank, (row, _) in enumerate(dense, start=1)}
         lexical_rank = {row: rank for rank, (row, _) in enumerate(lexical, start=1)}
         cosine = dict(dense)
@@ -99,6 +96,57 @@ class Retriever:
                 similarity = float(self.index.passage_vector(row) @ query_vector)
             hits.append(Hit(row, self.index.passage_ids[row], fused[row], similarity,
                             dense_rank.get(row), lexical_rank.get(row)))
+        return hits
+
+
+    def _search_within(self, query_vector: np.ndarray, query_text: str, k: int, mode: str,
+                       allowed_rows: Iterable[int]) -> list[Hit]:
+        """`search` restricted to `allowed_rows`: every allowed row is ranked, exactly, in numpy.
+
+        Same ranking and fusion as ranking all rows and dropping the others, but the cost no
+        longer has a Python step per passage: the dense scores come from an exact search over the
+        allowed rows only (an HNSW index is searched through its flat storage: asking HNSW for
+        every row was slow and approximate).
+        """
+        n_total = self.index.dense.ntotal
+        allowed = np.unique(np.fromiter(allowed_rows, dtype=np.int64))
+        allowed = allowed[(allowed >= 0) & (allowed < n_total)]
+        n = int(allowed.size)
+        if n == 0:
+            return []
+        dense_rank = np.zeros(n, dtype=np.int64)  # 0: not ranked
+        cosine = np.zeros(n, dtype=np.float32)
+        if mode in ("hybrid", "dense"):
+            exact = self.index.dense
+            if hasattr(faiss.downcast_index(exact), "storage"):
+                exact = faiss.downcast_index(faiss.downcast_index(exact).storage)
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+            scores, rows = exact.search(query_vector.reshape(1, -1).astype(np.float32), n, params=params)
+            found = rows[0] >= 0
+            where = np.searchsorted(allowed, rows[0][found])
+            dense_rank[where] = np.arange(1, where.size + 1)
+            cosine[where] = scores[0][found]
+        lexical_rank = np.zeros(n, dtype=np.int64)
+        tokens = tokenize(query_text) if mode in ("hybrid", "lexical") else []
+        if tokens:
+            scores = np.asarray(self.index.bm25.get_scores(tokens))[allowed]
+            positive = np.flatnonzero(scores > 0)
+            ranked = positive[np.argsort(-scores[positive], kind="stable")]
+            lexical_rank[ranked] = np.arange(1, ranked.size + 1)
+        has_dense, has_lexical = dense_rank > 0, lexical_rank > 0
+        fused = np.zeros(n, dtype=np.float64)
+        fused[has_dense] += self.dense_weight / (self.rrf_k + dense_rank[has_dense])
+        fused[has_lexical] += self.lexical_weight / (self.rrf_k + lexical_rank[has_lexical])
+        candidates = np.flatnonzero(has_dense | has_lexical)
+        tie_break = np.where(has_dense, dense_rank, 10**9)[candidates]
+        order = candidates[np.lexsort((tie_break, -fused[candidates]))][:k]
+        hits = []
+        for i in order:
+            row = int(allowed[i])
+            similarity = float(cosine[i]) if has_dense[i] else float(self.index.passage_vector(row) @ query_vector)
+            hits.append(Hit(row, self.index.passage_ids[row], float(fused[i]), similarity,
+                            int(dense_rank[i]) if has_dense[i] else None,
+                            int(lexical_rank[i]) if has_lexical[i] else None))
         return hits
 
 

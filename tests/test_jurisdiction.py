@@ -1,0 +1,33 @@
+"""Place names in questions and passages, and the abstention they drive."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.jurisdiction import Jurisdictions
+
+
+def test_places_are_found_as_whole_words():
+    places = Jurisdictions()
+    assert places.named_in("Is kratom legal in Indiana?") == {"Indiana"}
+    assert places.named_in("kratom in India and west virginia") == {"India", "West Virginia"}
+    assert places.named_in("the deadline in Washington, D.C.") == {"Washington, D.C."}
+    assert places.named_in("what is kratom") == set()
+
+
+def test_remove_from_drops_every_place():
+    assert Jurisdictions().remove_from("is kratom legal in texas and ohio?") == "is kratom legal in and ?"
+
+
+@pytest.mark.integration
+def test_a_place_the_corpus_never_mentions_gets_an_honest_no_answer(real_engine):
+    reply = real_engine.ask("is kratom legal in new york")
+    assert reply["kind"] == "no_answer" and "New York" in reply["message"]
+    assert real_engine.ask("is kratom legal in alabama")["kind"] == "answer"
+
+
+@pytest.mark.integration
+def test_follow_up_names_a_new_place(real_engine):
+    reply = real_engine.ask("what about ohio?", history=["is kratom legal in indiana?"])
+    assert reply["kind"] == "answer"
+    assert "Ohio" in reply["citations"][0]["text"]
