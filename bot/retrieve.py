@@ -129,10 +129,14 @@ class Retriever:
         lexical_rank = np.zeros(n, dtype=np.int64)
         tokens = tokenize(query_text) if mode in ("hybrid", "lexical") else []
         if tokens:
-            scores = np.asarray(self.index.bm25.get_scores(tokens))[allowed]
-            positive = np.flatnonzero(scores > 0)
-            ranked = positive[np.argsort(-scores[positive], kind="stable")]
-            lexical_rank[ranked] = np.arange(1, ranked.size + 1)
+            scores = self.index.bm25.get_scores(tokens)
+            # Rank every row as `lexical_ranking` does (same tie order), then keep the allowed ones.
+            top = np.argpartition(-scores, n_total - 1)
+            top = top[np.argsort(-scores[top], kind="stable")]
+            is_allowed = np.zeros(n_total, dtype=bool)
+            is_allowed[allowed] = True
+            ranked = top[is_allowed[top] & (scores[top] > 0)]
+            lexical_rank[np.searchsorted(allowed, ranked)] = np.arange(1, ranked.size + 1)
         has_dense, has_lexical = dense_rank > 0, lexical_rank > 0
         fused = np.zeros(n, dtype=np.float64)
         fused[has_dense] += self.dense_weight / (self.rrf_k + dense_rank[has_dense])
