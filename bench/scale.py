@@ -107,6 +107,8 @@ def yaml_load_seconds(corpus, folder: Path) -> tuple[float, float]:
     """Write the corpus as YAML (one file per topic) and time `load_corpus`; also its hash."""
     from bot.corpus import load_corpus
 
+    import shutil
+    shutil.rmtree(folder, ignore_errors=True)
     (folder / "passages").mkdir(parents=True)
     by_topic = defaultdict(list)
     for p in corpus.passages:

@@ -16,6 +16,8 @@ import yaml
 LEGAL_TOPICS = frozenset({"federal-law", "seven-oh-federal", "state-law", "international"})
 PASSAGE_FIELDS = ("id", "topic", "title", "text", "sources", "evidence", "reviewed")
 SOURCE_FIELDS = ("id", "publisher", "title", "url", "published", "kind")
+# libyaml's safe loader when PyYAML has it: same result, ~10x faster (100k passages: minutes -> seconds).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class CorpusError(Exception):
@@ -95,7 +97,7 @@ def _as_date(value) -> str | None:
 
 def _read_yaml_list(path: Path) -> list:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise CorpusError(f"{path}: not valid YAML: {exc}") from exc
     except OSError as exc:

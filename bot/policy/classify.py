@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from bot.corpus import content_hash
+from bot.corpus import SAFE_LOADER, content_hash
 from bot.policy.features import Features, extract
 from bot.policy.heads import LinearHead, train_head
 
@@ -39,7 +39,7 @@ class Decision:
 
 def load_exemplars(folder: Path = DATA) -> dict[str, list[str]]:
     """Return the exemplar questions by class."""
-    raw = yaml.safe_load((folder / "exemplars.yaml").read_text(encoding="utf-8"))
+    raw = yaml.load((folder / "exemplars.yaml").read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     return {name: [str(q) for q in raw.get(name, [])] for name in EXEMPLAR_CLASSES}
 
 

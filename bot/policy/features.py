@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.corpus import SAFE_LOADER
 from bot.normalize import expand_slang
 
 DATA = Path(__file__).parent / "data"
@@ -36,7 +37,7 @@ TERM_LISTS = frozenset({"core_terms", "scope_terms", "substance_terms", "off_top
 @lru_cache(maxsize=1)
 def rules() -> dict[str, tuple[re.Pattern, ...]]:
     """Return the compiled rule lists of `data/rules.yaml`, by name."""
-    raw = yaml.safe_load((DATA / "rules.yaml").read_text(encoding="utf-8"))
+    raw = yaml.load((DATA / "rules.yaml").read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     return {name: tuple(re.compile(rf"(?<![\w-])(?:{p})(?![\w-])" if name in TERM_LISTS else p, re.IGNORECASE)
                         for p in patterns) for name, patterns in raw.items()}
 
