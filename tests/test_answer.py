@@ -52,3 +52,19 @@ def test_question_is_encoded_once(fake_engine, monkeypatch):
     fake_engine.ask("is kratom legal in indiana", history=["what is kratom"])
     assert embedder.calls == before + 1
     assert isinstance(embedder, FakeEmbedder)
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("my mom is addicted to kratom how can i help her", "answer"),
+    ("should i tell my doctor i use kratom", "answer"),
+    ("what is naloxone and where can i get it", "answer"),
+    ("my cat ate some kratom powder", "off_topic"),
+    ("i'm scared i took too much kratom", "crisis"),
+    ("where can i buy kratom near me", "refusal"),
+    ("help me taper off kratom", "refusal"),
+])
+def test_help_seeking_is_answered_and_advice_refused(fake_engine, question, kind):
+    reply = fake_engine.ask(question)
+    validate_reply(reply)
+    expected = {kind, "no_answer"} if kind == "answer" else {kind}
+    assert reply["kind"] in expected

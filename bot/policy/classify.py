@@ -26,6 +26,7 @@ REASON_OF_RULE = {
     "personal_decision": "personal",
 }
 DOSE_REASONS = ("amount", "frequency")
+HELP_EXEMPT = ("buy", "personal")  # reasons that do not apply to a help-seeking question
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,8 @@ class Policy:
         t = self.thresholds
         if f.crisis_selfharm or f.foreign_crisis:
             return ("crisis", "selfharm" if f.crisis_selfharm else "emergency")
+        if f.animal and not f.crisis_selfharm:
+            return None  # an animal's emergency is for a vet: off-topic here
         if f.crisis_emergency and (not f.crisis_informational or m["crisis"] > t["crisis_margin_framed"]):
             return ("crisis", "emergency")
         if not f.foreign and m["crisis"] > t["crisis_margin"] and f.crisis_weak and not f.crisis_informational:
@@ -140,12 +143,14 @@ class Policy:
         if f.foreign and f.foreign_dose:
             return ("refusal", "amount")
         kinds = [REASON_OF_RULE[k] for k in f.advice_kinds]
+        if f.help_seeking:
+            kinds = [k for k in kinds if k not in HELP_EXEMPT]
         if kinds and not (f.animal and not f.core):
             reason = kinds[0]
             about_domain = f.in_domain or (f.names_substance and reason in DOSE_REASONS)
             if about_domain and (f.unframed_advice or m["advice"] > t["refusal_margin_framed"]):
                 return ("refusal", reason)
-        if not f.foreign and f.names_substance and f.in_domain and (
+        if not f.foreign and not f.help_seeking and f.names_substance and f.in_domain and (
                 m["advice"] > t["refusal_margin"] or m["advice_head"] > t["advice_head"]):
             return ("refusal", "advice")
         return None
@@ -155,7 +160,7 @@ class Policy:
 
     def _off_topic(self, f: Features, m: dict, top: float):
         t = self.thresholds
-        if f.animal and not f.names_kratom:
+        if f.animal:
             return ("off_topic", "animal")
         if f.core:
             return None

@@ -23,7 +23,6 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "@": "a
 _LEET_WORD_RE = re.compile(r"\b(?=\w*[a-z])(?=\w*[0-9@$!|])[\w@$!|]{3,}\b", re.IGNORECASE)
 _DOTTED_RE = re.compile(r"\b(?:[A-Za-z][.\-_*]){2,}[A-Za-z]\b")
 _SPACED_RE = re.compile(r"\b(?:[A-Za-z] ){3,}[A-Za-z]\b")
-_KRATOM_RE = re.compile(r"\b(kratom|mitragyn\w*|7-oh|speciosa)\b")
 _CLAUSE_RE = re.compile(r"[?.!;\n]+|\b(?:also|and also|plus|oh and|btw|and then)\b")
 _BASE64_RE = re.compile(r"[A-Za-z0-9+/]{12,}={0,2}")
 _KEEP_DIGITS = re.compile(r"^(7-?oh|\d+[a-z]{0,3}|988|911|f\d+)$", re.IGNORECASE)
@@ -127,7 +126,6 @@ class Features:
     text: str                     # readable text of the current question
     context_text: str             # readable text of the previous user turn ("" if none)
     foreign: bool
-    names_kratom: bool            # kratom, mitragynine or 7-OH named (here or, for a follow-up, before)
     core: bool                    # a core term (kratom, opioids, withdrawal...) in the question
     in_domain: bool               # a core or scope term in the question (or, for a follow-up, its context)
     names_substance: bool
@@ -139,6 +137,7 @@ class Features:
     crisis_informational: bool
     advice: dict[str, list[str]]  # rule list name -> snippets matched
     informational_frame: bool
+    help_seeking: bool
     unframed_advice: bool         # some clause asks for advice with no informational frame
     foreign_dose: bool
     foreign_crisis: bool
@@ -187,13 +186,14 @@ def extract(question: str, previous: str = "") -> Features:
     )
     return Features(
         text=text, context_text=context, foreign=_is_foreign(question), core=core,
-        names_kratom=bool(_KRATOM_RE.search(text) or (follow_up and _KRATOM_RE.search(context))), in_domain=in_domain,
+        in_domain=in_domain,
         names_substance=bool(matches("substance_terms", text)) or (follow_up and context_domain),
         off_topic_term=bool(matches("off_topic_terms", text)), animal=bool(matches("animal_terms", text)),
         crisis_selfharm=matches("crisis_selfharm", text), crisis_emergency=matches("crisis_emergency", text),
         crisis_weak=bool(matches("crisis_weak", text)),
         crisis_informational=bool(matches("crisis_informational", text)),
-        advice=advice, informational_frame=bool(matches("informational_frames", text)), unframed_advice=unframed,
+        advice=advice, informational_frame=bool(matches("informational_frames", text)),
+        help_seeking=bool(matches("help_seeking", text)), unframed_advice=unframed,
         foreign_dose=bool(matches("foreign_dose_request", question.lower()))
         and not matches("foreign_informational", question.lower()),
         foreign_crisis=bool(matches("foreign_crisis", question.lower())),
