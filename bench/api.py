@@ -20,14 +20,25 @@ from bench.common import (free_port, machine_line, median_ms, pct_ms, questions,
 GOAL_RATE, GOAL_P95 = 30.0, 0.5
 
 
-def _load(port: int, clients: int, seconds: float, on_tick=None) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc)."""
+    import os
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _load(port: int, clients: int, seconds: float, on_tick=None, server_pid: int | None = None,
+          ssl_verify: bool = False) -> dict:
     from gradio_client import Client
 
     from bot.contract import reply_errors
 
     items = questions(extra_xstest=True)
     url = f"http://127.0.0.1:{port}/"
-    made = [Client(url, verbose=False) for _ in range(clients)]
+    # ssl_verify=False: the URL is plain http on 127.0.0.1, so nothing is verified either way, but with the
+    # default (True) gradio_client builds a new httpx client, and so re-reads the CA bundle into a new SSL
+    # context, for every request: ~45 ms of client CPU per call, which starves the server of the 2 CPUs.
+    made = [Client(url, verbose=False, ssl_verify=ssl_verify) for _ in range(clients)]
     for client in made[:2]:
         client.predict("warm up: what is kratom?", api_name="/ask")
     latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -56,6 +67,9 @@ def _load(port: int, clients: int, seconds: float, on_tick=None) -> dict:
     threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(clients)]
     for thread in threads:
         thread.start()
+    import os
+    server_cpu = cpu_seconds(server_pid) if server_pid else 0.0
+    own_cpu = sum(os.times()[:2])
     began = time.perf_counter()
     deadline[0] = began + seconds
     start.wait()
@@ -64,9 +78,12 @@ def _load(port: int, clients: int, seconds: float, on_tick=None) -> dict:
             on_tick(time.perf_counter() - began)
         time.sleep(0.5)
     wall = time.perf_counter() - began
+    server_cpu = (cpu_seconds(server_pid) - server_cpu) if server_pid else float("nan")
+    own_cpu = sum(os.times()[:2]) - own_cpu
     ok = [x for per in latencies for x in per]
     errs = [x for per in errors for x in per]
-    return {"wall": wall, "ok": ok, "errors": errs, "rate": len(ok) / wall, "questions": len(items)}
+    return {"wall": wall, "ok": ok, "errors": errs, "rate": len(ok) / wall, "questions": len(items),
+            "server_cpu": server_cpu / wall, "client_cpu": own_cpu / wall}
 
 
 def _with_app(body):
@@ -90,16 +107,18 @@ def _summary(result: dict, clients: int) -> list[str]:
         f"| latency median / p95 / max | {median_ms(ok):.0f} / {pct_ms(ok, 95):.0f} / {max(ok) * 1000 if ok else float('nan'):.0f} ms "
         f"(goal p95 <= {GOAL_P95 * 1000:.0f} ms: {'met' if ok and pct_ms(ok, 95) <= GOAL_P95 * 1000 else 'NOT met'}) |",
         f"| **errors** | **{len(errs)}**{' (first: ' + errs[0] + ')' if errs else ''} |",
+        f"| CPU used (cores, of 2): server / the 16 clients | {result['server_cpu']:.2f} / {result['client_cpu']:.2f} |",
     ]
 
 
 def run_throughput(clients: int = 16, seconds: float = 30.0) -> str:
     def body(proc, port):
         before = rss_mib(proc.pid)
-        result = _load(port, clients, seconds)
-        return result, before, rss_mib(proc.pid)
+        lean = _load(port, clients, seconds, server_pid=proc.pid, ssl_verify=False)
+        default = _load(port, clients, seconds, server_pid=proc.pid, ssl_verify=True)
+        return lean, default, before, rss_mib(proc.pid)
 
-    result, before, after = _with_app(body)
+    result, default, before, after = _with_app(body)
     return "\n".join([
         "## API throughput (`/ask` through gradio_client)",
         "",
@@ -107,10 +126,20 @@ def run_throughput(clients: int = 16, seconds: float = 30.0) -> str:
         f"same 2-CPU machine (they share its CPUs with the server); {result['questions']} varied questions "
         "(eval sets + XSTest prompts).",
         "",
+        "Clients made with `Client(url, ssl_verify=False)` (the URL is plain http on 127.0.0.1: nothing to "
+        "verify; with the default, gradio_client re-reads the CA bundle into a new SSL context for every "
+        "request, ~45 ms of client CPU per call, measured with py-spy):",
+        "",
         "| measure | value |",
         "|---|---|",
         *_summary(result, clients),
-        f"| server RSS before / after | {before:.0f} / {after:.0f} MiB |",
+        f"| server RSS before / after both runs | {before:.0f} / {after:.0f} MiB |",
+        "",
+        "Same, right after, with gradio_client's defaults (`ssl_verify=True`):",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        *_summary(default, clients),
     ])
 
 
@@ -126,7 +155,7 @@ def run_soak(clients: int = 16, seconds: float = 180.0) -> str:
                 last[0] = elapsed
                 samples.append((elapsed, rss_mib(proc.pid)))
 
-        result = _load(port, clients, seconds, on_tick=tick)
+        result = _load(port, clients, seconds, on_tick=tick, server_pid=proc.pid)
         time.sleep(2.0)
         return result, before, rss_mib(proc.pid)
 

@@ -103,6 +103,38 @@ def synthetic_corpus(engine, n_total: int, seed: int = 7):
     return Corpus(passages=tuple(passages), sources=dict(engine.corpus.sources)), table
 
 
+class _timed_init_steps:
+    """Time the per-passage steps of `Engine.__init__` (whichever of them exist) while it runs."""
+
+    def __enter__(self):
+        import bot.answer as answer
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.undo = []
+        targets = [(answer.Engine, "_rows_by_refusal_reason", "refusal-safe rows (dose regexes per passage)")]
+        if hasattr(answer, "SpellFixer"):
+            targets.append((answer.SpellFixer, "__init__", "SpellFixer vocabulary (all passages)"))
+        if hasattr(answer, "Jurisdictions"):
+            targets.append((answer.Jurisdictions, "named_in", "Jurisdictions.named_in (places of every passage)"))
+        for owner, name, label in targets:
+            original = getattr(owner, name)
+
+            def wrapper(*args, _original=original, _label=label, **kwargs):
+                started = time.perf_counter()
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    self.seconds[_label] += time.perf_counter() - started
+
+            setattr(owner, name, wrapper)
+            self.undo.append((owner, name, original))
+        return self.seconds
+
+    def __exit__(self, *exc):
+        for owner, name, original in self.undo:
+            setattr(owner, name, original)
+        return False
+
+
 def yaml_load_seconds(corpus, folder: Path) -> tuple[float, float]:
     """Write the corpus as YAML (one file per topic) and time `load_corpus`; also its hash."""
     from bot.corpus import load_corpus
@@ -158,7 +190,8 @@ def run(n_passages: int = 100_000, n_questions: int = 300, seed: int = 7) -> str
         index = load_index(folder, corpus, real_engine.embedder, policy.exemplar_hash)
         load_s = time.perf_counter() - t
         t = time.perf_counter()
-        big = Engine(corpus, index, real_engine.embedder, policy)
+        with _timed_init_steps() as init_steps:
+            big = Engine(corpus, index, real_engine.embedder, policy)
         init_s = time.perf_counter() - t
         rss_big = rss_mib(os.getpid())
 
@@ -286,7 +319,7 @@ def run(n_passages: int = 100_000, n_questions: int = 300, seed: int = 7) -> str
         f"| `build_index` (HNSW since {n_passages:,} >= {HNSW_THRESHOLD:,}; BM25; {report.embedded:,} texts "
         f"'embedded' by look-up) | {build_s:.1f} s |",
         f"| `load_index` | {load_s:.2f} s |",
-        f"| `Engine(...)` init (refusal-safe rows: dose regexes over every passage) | {init_s:.2f} s |",
+        f"| `Engine(...)` init | {init_s:.1f} s, of which: " + "; ".join(f"{k} {v:.1f} s" for k, v in init_steps.items()) + " |",
         f"| `load_corpus` of the same {n_passages:,} passages written as YAML | {yaml_s:.1f} s (corpus_hash {hash_s:.2f} s) |",
         f"| process RSS: real engine → with the {n_passages:,}-passage engine | {rss_start:.0f} → {rss_big:.0f} MiB |",
         f"| dense index | `{kind}`, efSearch {ef_default} |",

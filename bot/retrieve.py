@@ -101,27 +101,35 @@ class Retriever:
 
     def _search_within(self, query_vector: np.ndarray, query_text: str, k: int, mode: str,
                        allowed_rows: Iterable[int]) -> list[Hit]:
-        """`search` restricted to `allowed_rows`: every allowed row is ranked, exactly, in numpy.
+        """`search` restricted to `allowed_rows`, in numpy (no Python step per passage).
 
-        Same ranking and fusion as ranking all rows and dropping the others, but the cost no
-        longer has a Python step per passage: the dense scores come from an exact search over the
-        allowed rows only (an HNSW index is searched through its flat storage: asking HNSW for
-        every row was slow and approximate).
+        Flat index (below `HNSW_THRESHOLD`): every allowed row is ranked exactly, with the same
+        scores, tie order and fusion as ranking all rows and dropping the others. HNSW index: like
+        the unrestricted search at that size, the best `depth` allowed rows of each ranking are
+        fused (a filtered HNSW search; asking HNSW for all 100k rows took ~90 ms).
         """
         n_total = self.index.dense.ntotal
-        allowed = np.unique(np.fromiter(allowed_rows, dtype=np.int64))
+        rows_in = allowed_rows if isinstance(allowed_rows, (list, tuple, np.ndarray)) else list(allowed_rows)
+        allowed = np.unique(np.asarray(rows_in, dtype=np.int64))
         allowed = allowed[(allowed >= 0) & (allowed < n_total)]
         n = int(allowed.size)
         if n == 0:
             return []
+        dense_index = faiss.downcast_index(self.index.dense)
+        approximate = hasattr(dense_index, "hnsw")
+        depth = min(n, max(self.depth, k)) if approximate else n
+        member = np.zeros(n_total, dtype=bool)
+        member[allowed] = True
+        bitmap = np.packbits(member, bitorder="little")  # faiss reads bit i at byte i >> 3, bit i & 7
         dense_rank = np.zeros(n, dtype=np.int64)  # 0: not ranked
         cosine = np.zeros(n, dtype=np.float32)
         if mode in ("hybrid", "dense"):
-            exact = self.index.dense
-            if hasattr(faiss.downcast_index(exact), "storage"):
-                exact = faiss.downcast_index(faiss.downcast_index(exact).storage)
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-            scores, rows = exact.search(query_vector.reshape(1, -1).astype(np.float32), n, params=params)
+            selector = faiss.IDSelectorBitmap(n_total, faiss.swig_ptr(bitmap))
+            if approximate:
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(dense_index.hnsw.efSearch, depth))
+            else:
+                params = faiss.SearchParameters(sel=selector)
+            scores, rows = dense_index.search(query_vector.reshape(1, -1).astype(np.float32), depth, params=params)
             found = rows[0] >= 0
             where = np.searchsorted(allowed, rows[0][found])
             dense_rank[where] = np.arange(1, where.size + 1)
@@ -130,12 +138,12 @@ class Retriever:
         tokens = tokenize(query_text) if mode in ("hybrid", "lexical") else []
         if tokens:
             scores = self.index.bm25.get_scores(tokens)
-            # Rank every row as `lexical_ranking` does (same tie order), then keep the allowed ones.
-            top = np.argpartition(-scores, n_total - 1)
+            if approximate:
+                top = allowed[np.argpartition(-scores[allowed], depth - 1)[:depth]]
+            else:  # every row, as `lexical_ranking` ranks them (same tie order)
+                top = np.argpartition(-scores, n_total - 1)
             top = top[np.argsort(-scores[top], kind="stable")]
-            is_allowed = np.zeros(n_total, dtype=bool)
-            is_allowed[allowed] = True
-            ranked = top[is_allowed[top] & (scores[top] > 0)]
+            ranked = top[member[top] & (scores[top] > 0)]
             lexical_rank[np.searchsorted(allowed, ranked)] = np.arange(1, ranked.size + 1)
         has_dense, has_lexical = dense_rank > 0, lexical_rank > 0
         fused = np.zeros(n, dtype=np.float64)
@@ -152,7 +160,6 @@ class Retriever:
                             int(dense_rank[i]) if has_dense[i] else None,
                             int(lexical_rank[i]) if has_lexical[i] else None))
         return hits
-
 
 def best_sentence(index: SearchIndex, row: int, query_vector: np.ndarray) -> tuple[str, float]:
     """Return the sentence of passage `row` closest to the question, and its cosine."""

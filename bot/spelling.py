@@ -64,14 +64,15 @@ class SpellFixer:
         limit = max_edits(lower)
         if not limit or lower in self.vocabulary:
             return word
-        if lower not in self._cache:
+        fixed = self._cache.get(lower)  # one read: another thread may clear the cache at any time
+        if fixed is None:
             candidates = {c for v in _deletes(lower, limit) for c in self._index.get(v, ())}
             scored = [(_distance(lower, c), -self.vocabulary[c], c) for c in candidates]
             scored = [s for s in scored if s[0] <= min(limit, max_edits(s[2]) or 1)]
+            fixed = min(scored)[2] if scored else lower
             if len(self._cache) > 50_000:
                 self._cache.clear()
-            self._cache[lower] = min(scored)[2] if scored else lower
-        fixed = self._cache[lower]
+            self._cache[lower] = fixed
         return word if fixed == lower else fixed
 
     def fix(self, text: str) -> str:

@@ -154,3 +154,25 @@ def test_real_engine_any_history(real_engine, question, history):
 def test_real_engine_100_kb(real_engine):
     reply = check(real_engine.ask("What is kratom? " + "\u200f😀<b>x</b>\x00 " * 12_000))
     assert_truncation_said(reply)
+
+
+class _ForgetfulCache(dict):
+    """A cache that another thread empties right after every write (the race the app's threads can hit)."""
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self.clear()
+
+
+def test_spelling_cache_cleared_by_another_thread_does_not_break_a_question(fake_engine):
+    spell = getattr(fake_engine, "spell", None)
+    if spell is None or not hasattr(spell, "_cache"):
+        pytest.skip("the engine has no spelling cache")
+    saved = spell._cache
+    spell._cache = _ForgetfulCache()
+    try:
+        for question in ("is kratm legl in ohoi?", "wat is mitragynin", "kratom withdrawl simptoms"):
+            check(fake_engine.ask(question))
+            assert spell.fix(question)
+    finally:
+        spell._cache = saved

@@ -70,6 +70,12 @@ def _decode_base64(text: str) -> str:
     return " ".join(decoded)
 
 
+# Rules such as `\d+(\.\d+)?\s*(mg|...)` backtrack quadratically on a long run of digits (1000 digits:
+# ~0.2-0.6 s per question); no real number is this long, so longer runs are cut for the rules.
+_MAX_DIGITS = 20
+_LONG_NUMBER_RE = re.compile(rf"\d{{{_MAX_DIGITS + 1},}}")
+
+
 def readable_text(text: str) -> str:
     """Return the question as rules should read it: decoded, de-obfuscated, slang expanded.
 
@@ -83,6 +89,7 @@ def readable_text(text: str) -> str:
     combined = f"{text} {decoded}".strip()
     combined = _join_spaced(_undo_leet(combined))
     combined = combined.replace("’", "'").replace("‘", "'")
+    combined = _LONG_NUMBER_RE.sub(lambda m: m.group(0)[:_MAX_DIGITS], combined)
     return expand_slang(combined).lower()
 
 
