@@ -160,12 +160,13 @@ ADVICE_LISTS = ("amount_request", "frequency_request", "taper_request", "route_r
 FOLLOW_UP_RE = re.compile(r"^\W*(and|what about|how about|also|same|ok so|so|but|then|what if|for|in|with|is that|does that|how much of|how many of|how often)\b", re.IGNORECASE)
 
 
-def is_follow_up(text: str) -> bool:
+def is_follow_up(text: str, readable: str | None = None) -> bool:
     """True when a question leans on the previous turn ("and in Indiana?", "how much of it?").
 
     A question is a follow-up when it opens like one, or names no core term of its own.
     """
-    readable = readable_text(text)
+    if readable is None:
+        readable = readable_text(text)
     return bool(FOLLOW_UP_RE.search(text)) or not matches("core_terms", readable)
 
 
@@ -183,7 +184,7 @@ def extract(question: str, previous: str = "") -> Features:
     context = readable_text(previous) if previous else ""
     core = bool(matches("core_terms", text))
     own_domain = core or bool(matches("scope_terms", text))
-    follow_up = bool(context) and is_follow_up(question)
+    follow_up = bool(context) and is_follow_up(question, text)
     context_domain = bool(matches("core_terms", context) or matches("scope_terms", context))
     in_domain = own_domain or (follow_up and context_domain)
     advice = {name: matches(name, text) for name in ADVICE_LISTS}
