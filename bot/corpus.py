@@ -1,14 +1,16 @@
-"""Load the vetted corpus (`sources.yaml` and `passages/*.yaml`) into typed records.
+"""Load the vetted corpus (`sources.yaml`, `passages/*.yaml`, `questions/*.yaml`) into typed records.
 
 Loading is strict about structure (a malformed file raises `CorpusError` naming the file and the
-passage); the content rules (lengths, dose check, as-of dates) live in `bot.validate`.
+passage); the content rules (lengths, dose check, as-of dates, questions per passage) live in
+`bot.validate`. A passage's `questions` are what users ask that it answers, in their words: kept in
+`questions/<topic>.yaml` (passage id -> list), indexed beside the passage, never shown or cited.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -49,6 +51,7 @@ class Passage:
     as_of: str | None
     reviewed: str
     allowed_figures: tuple[str, ...] = ()
+    questions: tuple[str, ...] = ()
     file: str = field(default="", compare=False)
 
     @property
@@ -59,7 +62,7 @@ class Passage:
     @property
     def content_hash(self) -> str:
         """Hash of everything that is embedded or indexed: a change here means re-embedding."""
-        return content_hash(self.title, self.text)
+        return content_hash(self.title, self.text, *self.questions)
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,27 @@ def load_passages(folder: Path) -> list[Passage]:
     return passages
 
 
+def load_questions(folder: Path) -> dict[str, tuple[str, ...]]:
+    """Read `questions/*.yaml` (passage id -> list of questions); a missing folder means none."""
+    questions: dict[str, tuple[str, ...]] = {}
+    if not folder.is_dir():
+        return questions
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
+        except (yaml.YAMLError, OSError) as exc:
+            raise CorpusError(f"{path}: cannot be read as YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise CorpusError(f"{path}: expected a mapping of passage id to a list of questions")
+        for pid, items in data.items():
+            if not isinstance(items, list) or not all(isinstance(q, str) for q in items):
+                raise CorpusError(f"{path}: passage {pid}: questions must be a list of strings")
+            if pid in questions:
+                raise CorpusError(f"{path}: passage {pid}: questions listed in two files")
+            questions[str(pid)] = tuple(" ".join(q.split()) for q in items)
+    return questions
+
+
 def load_corpus(folder: Path) -> Corpus:
     """Load a corpus folder (structure only; run `bot.validate` for the content rules).
 
@@ -181,4 +205,9 @@ def load_corpus(folder: Path) -> Corpus:
     folder = Path(folder)
     sources = load_sources(folder / "sources.yaml")
     passages = load_passages(folder / "passages")
+    questions = load_questions(folder / "questions")
+    unknown = sorted(set(questions) - {p.id for p in passages})
+    if unknown:
+        raise CorpusError(f"{folder / 'questions'}: questions for unknown passage id(s) {', '.join(unknown[:5])}")
+    passages = [replace(p, questions=questions.get(p.id, ())) for p in passages]
     return Corpus(passages=tuple(passages), sources=sources)

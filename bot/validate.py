@@ -18,6 +18,7 @@ EVIDENCE_GRADES = frozenset({
 })
 SOURCE_KINDS = frozenset({"regulator", "journal", "guideline", "expert body", "news", "other"})
 MIN_WORDS, MAX_WORDS = 40, 180
+MIN_QUESTIONS = 8  # questions per passage (corpus/questions/), in users' words
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}(?:-\d{2})?$")
 _URL_RE = re.compile(r"^https?://[^\s/]+\.[^\s]+$")
@@ -84,6 +85,22 @@ def _check_passage(passage, corpus: Corpus) -> list[str]:
             messages.append(f"allowed figure {figure!r} does not occur in the text")
     for finding in find_dose_content(passage.title + ". " + passage.text, passage.allowed_figures):
         messages.append(f"dose {finding.kind} a reader could act on: {finding.text!r}")
+    messages.extend(_check_questions(passage))
+    return messages
+
+
+def _check_questions(passage) -> list[str]:
+    """At least `MIN_QUESTIONS` distinct, non-empty questions, none a copy of the title."""
+    messages = []
+    if len(passage.questions) < MIN_QUESTIONS:
+        messages.append(f"has {len(passage.questions)} questions in corpus/questions/ (at least {MIN_QUESTIONS})")
+    folded = [" ".join(q.lower().split()) for q in passage.questions]
+    if len(set(folded)) != len(folded):
+        messages.append("has duplicate questions")
+    if any(not q.strip() for q in passage.questions):
+        messages.append("has an empty question")
+    if " ".join(passage.title.lower().split()) in folded:
+        messages.append("lists its own title as a question")
     return messages
 
 
