@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 LEGAL_TOPICS = frozenset({"federal-law", "seven-oh-federal", "state-law", "international"})
-PASSAGE_FIELDS = ("id", "topic", "title", "text", "sources", "evidence", "reviewed")
+PASSAGE_FIELDS = ("id", "topic", "title", "text", "sources", "evidence", "checked")
 SOURCE_FIELDS = ("id", "publisher", "title", "url", "published", "kind")
 # libyaml's safe loader when PyYAML has it: same result, ~10x faster (100k passages: minutes -> seconds).
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -53,6 +53,8 @@ class Passage:
     allowed_figures: tuple[str, ...] = ()
     questions: tuple[str, ...] = ()
     file: str = field(default="", compare=False)
+    as_of_kind: str | None = None  # "evidence" (default) or "consulted" (a living page's consultation date)
+    checked_against: tuple[str, ...] = ()  # source ids the passage was last checked against, on `reviewed`
 
     @property
     def is_legal(self) -> bool:
@@ -71,6 +73,7 @@ class Corpus:
 
     passages: tuple[Passage, ...]
     sources: dict[str, Source]
+    aliases: dict[str, str] = field(default_factory=dict)  # removed passage id -> kept id (aliases.yaml)
 
     def by_id(self) -> dict[str, Passage]:
         """Return the passages keyed by id."""
@@ -145,13 +148,22 @@ def _passage_from(entry: dict, path: Path, number: int) -> Passage:
         raise CorpusError(f"{path}: passage {label}: `sources` must be a list of source ids")
     if not isinstance(entry["text"], str) or not isinstance(entry["title"], str):
         raise CorpusError(f"{path}: passage {label}: `title` and `text` must be strings")
+    if "reviewed" in entry:
+        raise CorpusError(f"{path}: passage {label}: `reviewed` is replaced by `checked: {{date: DATE, against: [source ids]}}`")
+    checked = entry["checked"]
+    if not isinstance(checked, dict) or "date" not in checked or "against" not in checked:
+        raise CorpusError(f"{path}: passage {label}: `checked` must be a mapping with `date` and `against` (source ids)")
+    against = checked["against"]
+    if isinstance(against, str) or not isinstance(against, list):
+        raise CorpusError(f"{path}: passage {label}: `checked.against` must be a list of source ids")
     allowed = entry.get("allowed_figures") or []
     return Passage(
         id=str(entry["id"]), topic=str(entry["topic"]), title=entry["title"].strip(),
         text=" ".join(entry["text"].split()), sources=tuple(str(s) for s in sources),
         evidence=str(entry["evidence"]), as_of=_as_date(entry.get("as_of")),
-        reviewed=_as_date(entry["reviewed"]) or "", allowed_figures=tuple(str(a) for a in allowed),
-        file=str(path),
+        reviewed=_as_date(checked["date"]) or "", allowed_figures=tuple(str(a) for a in allowed),
+        file=str(path), as_of_kind=(str(entry["as_of_kind"]) if entry.get("as_of_kind") is not None else None),
+        checked_against=tuple(str(s) for s in against),
     )
 
 
@@ -190,6 +202,19 @@ def load_questions(folder: Path) -> dict[str, tuple[str, ...]]:
     return questions
 
 
+def load_aliases(path: Path) -> dict[str, str]:
+    """Read `aliases.yaml` (removed passage id -> kept id); a missing file means none."""
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
+    except (yaml.YAMLError, OSError) as exc:
+        raise CorpusError(f"{path}: cannot be read as YAML: {exc}") from exc
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise CorpusError(f"{path}: expected a mapping of removed passage id to kept passage id")
+    return {str(k): v for k, v in data.items()}
+
+
 def load_corpus(folder: Path) -> Corpus:
     """Load a corpus folder (structure only; run `bot.validate` for the content rules).
 
@@ -210,4 +235,4 @@ def load_corpus(folder: Path) -> Corpus:
     if unknown:
         raise CorpusError(f"{folder / 'questions'}: questions for unknown passage id(s) {', '.join(unknown[:5])}")
     passages = [replace(p, questions=questions.get(p.id, ())) for p in passages]
-    return Corpus(passages=tuple(passages), sources=sources)
+    return Corpus(passages=tuple(passages), sources=sources, aliases=load_aliases(folder / "aliases.yaml"))

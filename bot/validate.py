@@ -16,7 +16,16 @@ EVIDENCE_GRADES = frozenset({
     "regulatory", "guideline", "systematic review", "trial", "observational", "survey",
     "animal/lab", "case report", "expert body", "news report", "reference",
 })
-SOURCE_KINDS = frozenset({"regulator", "journal", "guideline", "expert body", "news", "other"})
+SOURCE_KINDS = frozenset({
+    "regulator", "journal", "guideline", "expert body", "news", "law-firm", "advocacy", "vendor", "other",
+})
+# `regulator`: a government body or legislature speaking for itself (agency page, release, Federal Register,
+# bill text, statute). Only such a source can back a `regulatory` evidence grade.
+GOVERNMENT_KINDS = frozenset({"regulator"})
+# Reports about something rather than the thing itself: a passage resting only on these must hedge.
+SECOND_HAND_KINDS = frozenset({"news", "law-firm", "advocacy", "vendor", "other"})
+HEDGES = ("according to", "reported", "reportedly", "was said", "says", "said", "described", "claims")
+AS_OF_KINDS = frozenset({"evidence", "consulted"})
 MIN_WORDS, MAX_WORDS = 40, 180
 MIN_QUESTIONS = 8  # questions per passage (corpus/questions/), in users' words
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -51,6 +60,71 @@ def _check_sources(corpus: Corpus, sources_file: str) -> list[Problem]:
             bad("publisher and title must not be empty")
         if source.published is not None and not re.match(r"^\d{4}(-\d{2}){0,2}$", source.published):
             bad(f"published must be YYYY, YYYY-MM, YYYY-MM-DD or null, not {source.published!r}")
+        if source.kind == "journal" and not source.published:
+            bad("a journal source needs its publication date (published)")
+    return problems
+
+
+def _later(a: str, b: str) -> bool:
+    """True when date `a` is later than date `b`, compared at the coarser of their precisions."""
+    n = min(len(a), len(b))
+    return a[:n] > b[:n]
+
+
+def _check_dates_and_grades(passage, corpus: Corpus) -> list[str]:
+    """Source kinds back the grade; `as_of` follows the evidence; `checked` names what was checked."""
+    messages = []
+    cited = [corpus.sources[s] for s in passage.sources if s in corpus.sources]
+    kinds = {s.kind for s in cited}
+    if passage.evidence == "regulatory" and not kinds & GOVERNMENT_KINDS:
+        messages.append("evidence 'regulatory' needs a government or legislature source (kind: regulator)")
+    if cited and kinds <= SECOND_HAND_KINDS and not any(h in passage.text.lower() for h in HEDGES):
+        messages.append("rests only on second-hand sources (news, law-firm, advocacy, vendor, other) "
+                        "but its text never says 'according to' or 'reported'")
+    if passage.as_of_kind is not None and passage.as_of_kind not in AS_OF_KINDS:
+        messages.append(f"as_of_kind must be one of {', '.join(sorted(AS_OF_KINDS))}, not {passage.as_of_kind!r}")
+    if passage.as_of_kind == "consulted":
+        if not passage.as_of:
+            messages.append("as_of_kind 'consulted' without as_of")
+        if not any(s.published is None for s in cited):
+            messages.append("as_of_kind 'consulted' is for living pages: cite at least one undated (published: null) page")
+        if passage.as_of and passage.reviewed and _later(passage.as_of, passage.reviewed):
+            messages.append(f"consulted as_of {passage.as_of} is later than the check date {passage.reviewed}")
+    elif passage.as_of:
+        dated = [s.published for s in cited if s.published]
+        if not dated:
+            messages.append("as_of but no cited source is dated (mark as_of_kind: consulted for a living page)")
+        else:
+            newest = max(dated, key=lambda d: (d + "-99-99")[:10])
+            if _later(passage.as_of, newest):
+                messages.append(f"as_of {passage.as_of} is later than its newest dated source ({newest}); "
+                                "date it by the evidence or mark as_of_kind: consulted for a living page")
+    if not passage.reviewed or not re.match(r"^\d{4}-\d{2}-\d{2}$", passage.reviewed):
+        messages.append(f"checked.date must be YYYY-MM-DD, not {passage.reviewed!r}")
+    if not passage.checked_against:
+        messages.append("checked.against names no source")
+    for source_id in passage.checked_against:
+        if source_id not in passage.sources:
+            messages.append(f"checked against {source_id!r}, which the passage does not cite")
+    if passage.evidence == "regulatory" and not any(
+            s in corpus.sources and corpus.sources[s].kind in GOVERNMENT_KINDS for s in passage.checked_against):
+        messages.append("a regulatory passage must be checked against its government or legislature source")
+    if passage.as_of and passage.reviewed and _DATE_RE.match(passage.reviewed) and _later(passage.as_of, passage.reviewed):
+        messages.append(f"as_of {passage.as_of} is later than the check date {passage.reviewed}")
+    return messages
+
+
+def _check_aliases(corpus: Corpus, aliases_file: str) -> list[Problem]:
+    """Each removed id is no longer a passage, is well formed and points at a passage that exists."""
+    problems = []
+    ids = {p.id for p in corpus.passages}
+    for removed, kept in corpus.aliases.items():
+        if not _ID_RE.match(removed):
+            problems.append(Problem(aliases_file, removed, "alias id must be lowercase words joined by '-'"))
+        if removed in ids:
+            problems.append(Problem(aliases_file, removed, "alias names a passage that still exists"))
+        if kept not in ids:
+            problems.append(Problem(aliases_file, removed, f"alias points at unknown passage {kept!r}"))
     return problems
 
 
@@ -75,9 +149,9 @@ def _check_passage(passage, corpus: Corpus) -> list[str]:
         messages.append(f"unknown evidence grade {passage.evidence!r}")
     if passage.is_legal and not passage.as_of:
         messages.append("legal/regulatory passage without as_of")
-    for name, value in (("as_of", passage.as_of), ("reviewed", passage.reviewed)):
-        if value and not _DATE_RE.match(value):
-            messages.append(f"{name} must be YYYY-MM or YYYY-MM-DD, not {value!r}")
+    if passage.as_of and not _DATE_RE.match(passage.as_of):
+        messages.append(f"as_of must be YYYY-MM or YYYY-MM-DD, not {passage.as_of!r}")
+    messages.extend(_check_dates_and_grades(passage, corpus))
     if passage.allowed_figures and not passage.is_legal:
         messages.append("allowed_figures are only allowed in legal/regulatory passages")
     for figure in passage.allowed_figures:
@@ -115,6 +189,7 @@ def validate_corpus(corpus: Corpus, sources_file: str = "sources.yaml") -> list[
         The problems found; empty when the corpus is valid.
     """
     problems = _check_sources(corpus, sources_file)
+    problems.extend(_check_aliases(corpus, sources_file.replace("sources.yaml", "aliases.yaml")))
     seen: dict[str, str] = {}
     for passage in corpus.passages:
         if passage.id in seen:
