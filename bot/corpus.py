@@ -140,6 +140,8 @@ def load_sources(path: Path) -> dict[str, Source]:
 
 def _passage_from(entry: dict, path: Path, number: int) -> Passage:
     label = entry.get("id", f"entry {number}")
+    if "reviewed" in entry:
+        raise CorpusError(f"{path}: passage {label}: `reviewed` is replaced by `checked: {{date: DATE, against: [source ids]}}`")
     missing = _missing(entry, PASSAGE_FIELDS)
     if missing:
         raise CorpusError(f"{path}: passage {label}: missing field(s) {', '.join(missing)}")
@@ -148,8 +150,6 @@ def _passage_from(entry: dict, path: Path, number: int) -> Passage:
         raise CorpusError(f"{path}: passage {label}: `sources` must be a list of source ids")
     if not isinstance(entry["text"], str) or not isinstance(entry["title"], str):
         raise CorpusError(f"{path}: passage {label}: `title` and `text` must be strings")
-    if "reviewed" in entry:
-        raise CorpusError(f"{path}: passage {label}: `reviewed` is replaced by `checked: {{date: DATE, against: [source ids]}}`")
     checked = entry["checked"]
     if not isinstance(checked, dict) or "date" not in checked or "against" not in checked:
         raise CorpusError(f"{path}: passage {label}: `checked` must be a mapping with `date` and `against` (source ids)")

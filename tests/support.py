@@ -69,7 +69,10 @@ TINY_PASSAGES = {
   sources: [fda-and-kratom]
   evidence: regulatory
   as_of: 2026-11
-  reviewed: 2026-11-25
+  as_of_kind: consulted
+  checked:
+    date: 2026-11-25
+    against: [fda-and-kratom]
 - id: kratom-uses-self-treatment
   topic: about
   title: Why people in the US use kratom
@@ -80,30 +83,63 @@ TINY_PASSAGES = {
     conditions, and no kratom product is approved for them.
   sources: [fda-and-kratom]
   evidence: expert body
-  reviewed: 2026-11-25
+  checked:
+    date: 2026-11-25
+    against: [fda-and-kratom]
 """,
     "federal-law": """\
 - id: dea-withdrew-2016-notice
   topic: federal-law
   title: The DEA withdrew its 2016 plan to schedule kratom
   text: >-
-    As of November 2026 the U.S. Drug Enforcement Administration has not scheduled the kratom leaf.
+    As of October 2016 the U.S. Drug Enforcement Administration had not scheduled the kratom leaf.
     In August 2016 the DEA announced its intent to place the kratom alkaloids mitragynine and
     7-hydroxymitragynine temporarily in Schedule I, and in October 2016 it withdrew that notice after
     public comment. Laws change, so check the current federal and state law.
   sources: [fr-81-fr-70652]
   evidence: regulatory
-  as_of: 2026-11
-  reviewed: 2026-11-25
+  as_of: 2016-10
+  checked:
+    date: 2026-11-25
+    against: [fr-81-fr-70652]
 """,
+}
+
+# Eight questions in users' words per tiny passage (the validator requires at least eight).
+TINY_QUESTIONS = {
+    "kratom-not-fda-approved": [
+        "is kratom fda approved", "did the FDA approve kratom for anything", "kratom approved medicine?",
+        "is there an fda approved kratom drug", "can doctors prescribe kratom", "is 7-OH an approved drug",
+        "fda stance on kratom as treatment", "kratom legit medicine or not",
+    ],
+    "kratom-uses-self-treatment": [
+        "why do people use kratom", "what do americans take kratom for", "kratom uses in the us",
+        "do ppl use kratom for pain", "kratom for anxiety and depression why", "reasons people try kratom",
+        "is kratom used for opioid withdrawal", "what is kratom used for",
+    ],
+    "dea-withdrew-2016-notice": [
+        "did the dea ban kratom in 2016", "dea kratom 2016 schedule plan", "is kratom schedule I federally",
+        "what happened to the dea kratom ban", "dea withdrew kratom notice", "is kratom a controlled substance",
+        "kratom federal law status", "did dea schedule mitragynine",
+    ],
 }
 
 
 def write_corpus(folder: Path, passages: dict[str, str] | None = None, sources: str = TINY_SOURCES) -> Path:
-    """Write a corpus folder (sources.yaml + passages/<topic>.yaml) and return it."""
+    """Write a corpus folder (sources.yaml, passages/<topic>.yaml, questions/<topic>.yaml) and return it.
+
+    Each passage whose id is in `TINY_QUESTIONS` gets its eight questions in questions/<topic>.yaml.
+    """
     (folder / "passages").mkdir(parents=True, exist_ok=True)
+    (folder / "questions").mkdir(parents=True, exist_ok=True)
     (folder / "sources.yaml").write_text(sources)
+    for old in (folder / "questions").glob("*.yaml"):
+        old.unlink()
     for topic, text in (passages or TINY_PASSAGES).items():
         (folder / "passages" / f"{topic}.yaml").write_text(textwrap.dedent(text))
+        ids = [i for i in re.findall(r"(?m)^- id: ([a-z0-9-]+)\s*$", text) if i in TINY_QUESTIONS]
+        if ids:
+            lines = "".join(f"{i}:\n" + "".join(f"  - {q}\n" for q in TINY_QUESTIONS[i]) for i in dict.fromkeys(ids))
+            (folder / "questions" / f"{topic}.yaml").write_text(lines)
     return folder
 
