@@ -62,11 +62,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         return status
     from bot.embed import default_embedder
     from bot.index import build_index
-    from bot.policy import Policy
-
-    policy = Policy()
-    report = build_index(corpus, default_embedder(), paths.index_dir(), policy.exemplar_texts,
-                         policy.exemplar_hash, progress=not args.quiet)
+    report = build_index(corpus, default_embedder(), paths.index_dir(), progress=not args.quiet)
     print(f"built {report.folder}: {report.passages} passages; embedded {report.embedded} texts, "
           f"reused {report.reused} from cache; {report.seconds:.1f} s")
     return 0

@@ -1,7 +1,8 @@
 """Build, save and load the search index (`index/`), incrementally and safely.
 
-What is embedded: each passage (title + text), each sentence of each passage (for highlights), and
-the policy's exemplar questions. Vectors are cached by the sha256 of the exact text embedded, so a
+What is embedded: each passage (title + text), each question a passage answers (corpus/questions/),
+each sentence of each passage (for highlights), and the policy's training messages, on which the
+policy model is trained here (bot/policy/training.py) and stored. Vectors are cached by the sha256 of the exact text embedded, so a
 rebuild re-embeds only what changed. A build writes to a temporary folder and swaps it in only when
 complete: a failed build never overwrites the last good index. Loading checks the manifest against
 the corpus, the policy data and the model: a stale or corrupt index is never served silently.
@@ -28,10 +29,12 @@ import bm25s
 from bot.corpus import Corpus, Passage, content_hash
 from bot.embed import Embedder
 from bot.normalize import split_sentences, tokenize
+from bot.policy.model import PolicyModel
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 HNSW_THRESHOLD = 50_000  # flat exact search below this many passages, HNSW above
-_FILES = ("manifest.json", "passages.faiss", "sentences.npy", "sentences.json", "exemplars.npy", "cache.npz")
+_FILES = ("manifest.json", "passages.faiss", "questions.npy", "sentences.npy", "sentences.json", "policy_model.npz",
+          "cache.npz")
 
 
 class StaleIndexError(Exception):
@@ -48,7 +51,9 @@ class SearchIndex:
     sentence_vectors: np.ndarray          # (n_sentences, dim)
     sentence_owner: np.ndarray            # passage row of each sentence
     sentences: list[str]
-    exemplar_vectors: np.ndarray          # (n_exemplars, dim), order of `exemplar_texts`
+    question_vectors: np.ndarray          # (n_questions, dim): the questions each passage answers
+    question_owner: np.ndarray            # passage row of each question
+    policy_model: "PolicyModel"
     manifest: dict
 
     def passage_vector(self, row: int) -> np.ndarray:
@@ -57,8 +62,13 @@ class SearchIndex:
 
 
 def passage_document(passage: Passage) -> str:
-    """The text embedded and indexed for a passage."""
+    """The text embedded for a passage (its questions are embedded one by one)."""
     return f"{passage.title}. {passage.text}"
+
+
+def lexical_document(passage: Passage) -> str:
+    """The text BM25 indexes for a passage: title, text and the questions it answers."""
+    return " ".join([passage.title, passage.text, *passage.questions])
 
 
 def _embed_with_cache(texts: Sequence[str], embedder: Embedder, cache: dict[str, np.ndarray],
@@ -133,44 +143,73 @@ def _sentences_of(passages: Sequence[Passage]) -> tuple[list[str], list[int]]:
     return sentences, owners
 
 
-def build_index(corpus: Corpus, embedder: Embedder, folder: Path, exemplar_texts: Sequence[str] = (),
-                exemplar_hash: str = "", progress: bool = True) -> BuildReport:
+def _questions_of(passages: Sequence[Passage]) -> tuple[list[str], list[int]]:
+    questions, owners = [], []
+    for row, passage in enumerate(passages):
+        for question in passage.questions:
+            questions.append(question)
+            owners.append(row)
+    return questions, owners
+
+
+def build_index(corpus: Corpus, embedder: Embedder, folder: Path, progress: bool = True,
+                train_items: Sequence | None = None) -> BuildReport:
     """Build the index for `corpus` into `folder`, re-embedding only changed text.
 
     Args:
         corpus: The validated corpus.
         embedder: The embedding model.
         folder: Where the index lives; replaced only when the new build is complete.
-        exemplar_texts: The policy's exemplar questions (embedded for the policy).
-        exemplar_hash: Hash of the policy data, recorded in the manifest.
         progress: Show a progress bar while embedding.
+        train_items: The policy's training messages (default: the bank's training writers).
 
     Returns:
         A report of what was embedded and reused.
     """
+    from bot.policy.bank import load_split
+    from bot.policy.config import default_config
+    from bot.policy.training import source_hash, train_policy
+    from bot.query import preparer_for
+
     started = time.perf_counter()
     folder = Path(folder)
     cache = _load_cache(folder, embedder.dim)
+    config = default_config()
     passages = list(corpus.passages)
     documents = [passage_document(p) for p in passages]
+    questions, question_owner = _questions_of(passages)
     sentences, owners = _sentences_of(passages)
-    all_texts = documents + sentences + list(exemplar_texts)
+    all_texts = documents + questions + sentences
     vectors, embedded = _embed_with_cache(all_texts, embedder, cache, progress)
-    n_docs, n_sent = len(documents), len(sentences)
-    doc_vectors, sent_vectors = vectors[:n_docs], vectors[n_docs:n_docs + n_sent]
-    exemplar_vectors = vectors[n_docs + n_sent:]
+    n_docs, n_q = len(documents), len(questions)
+    doc_vectors, question_vectors = vectors[:n_docs], vectors[n_docs:n_docs + n_q]
+    sent_vectors = vectors[n_docs + n_q:]
+    used = {content_hash(embedder.name, text) for text in all_texts}
+
+    def embed(texts: list[str]) -> np.ndarray:
+        nonlocal embedded
+        found, fresh = _embed_with_cache(texts, embedder, cache, progress)
+        embedded += fresh
+        used.update(content_hash(embedder.name, text) for text in texts)
+        return found
+
+    settings = config.settings
+    preparer = preparer_for(passages, settings.windows.size, settings.windows.overlap, settings.context_turns)
+    items = list(train_items) if train_items is not None else load_split("train")
+    policy_model = train_policy(items, preparer, embed, config, embedder.dim)
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-build-", dir=folder.parent))
     try:
         faiss.write_index(_dense_index(doc_vectors), str(staging / "passages.faiss"))
+        np.save(staging / "questions.npy", question_vectors)
         np.save(staging / "sentences.npy", sent_vectors)
-        (staging / "sentences.json").write_text(json.dumps({"owners": owners, "sentences": sentences}))
-        np.save(staging / "exemplars.npy", exemplar_vectors)
+        (staging / "sentences.json").write_text(json.dumps(
+            {"owners": owners, "sentences": sentences, "question_owners": question_owner}))
+        policy_model.save(staging)
         retriever = bm25s.BM25()
-        retriever.index([tokenize(d) for d in documents], show_progress=False)
+        retriever.index([tokenize(lexical_document(p)) for p in passages], show_progress=False)
         retriever.save(str(staging / "bm25"), show_progress=False)
-        used = {content_hash(embedder.name, t) for t in all_texts}
         keys = sorted(used)
         np.savez(staging / "cache.npz", keys=np.array(keys), vectors=np.stack([cache[k] for k in keys]))
         manifest = {
@@ -179,11 +218,12 @@ def build_index(corpus: Corpus, embedder: Embedder, folder: Path, exemplar_texts
             "dim": embedder.dim,
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "corpus_hash": corpus.corpus_hash,
-            "exemplar_hash": exemplar_hash,
+            "policy_hash": policy_model.data_hash if train_items is None else "custom",
             "passage_ids": [p.id for p in passages],
             "passage_hashes": {p.id: p.content_hash for p in passages},
-            "n_sentences": n_sent,
-            "n_exemplars": len(exemplar_vectors),
+            "n_sentences": len(sentences),
+            "n_questions": n_q,
+            "n_training_messages": len(items),
             "dense_index": "hnsw" if n_docs >= HNSW_THRESHOLD else "flat",
             "checksums": _checksums(staging),
         }
@@ -192,7 +232,7 @@ def build_index(corpus: Corpus, embedder: Embedder, folder: Path, exemplar_texts
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return BuildReport(len(passages), embedded, len(all_texts) - embedded,
+    return BuildReport(len(passages), embedded, len(used) - embedded,
                        time.perf_counter() - started, folder)
 
 
@@ -223,26 +263,27 @@ def read_manifest(folder: Path) -> dict:
     return manifest
 
 
-def check_manifest(manifest: dict, folder: Path, corpus: Corpus, embedder: Embedder, exemplar_hash: str) -> None:
-    """Raise `StaleIndexError` when the index does not match the corpus, the model or the policy data."""
+def check_manifest(manifest: dict, folder: Path, corpus: Corpus, embedder: Embedder, policy_hash: str | None) -> None:
+    """Raise `StaleIndexError` when the index does not match the corpus, the model or the policy data
+    (`policy_hash` None: do not check the policy data, for indexes built on custom training data)."""
     if manifest.get("model") != embedder.name or manifest.get("dim") != embedder.dim:
         raise _fail(folder, f"was built with another model ({manifest.get('model')}, dim {manifest.get('dim')})")
     if manifest.get("corpus_hash") != corpus.corpus_hash:
         changed = [p.id for p in corpus.passages if manifest.get("passage_hashes", {}).get(p.id) != p.content_hash]
         detail = f"; changed or new passages: {', '.join(changed[:5])}" if changed else ""
         raise _fail(folder, f"is older than the corpus{detail}")
-    if manifest.get("exemplar_hash") != exemplar_hash:
-        raise _fail(folder, "is older than the policy data")
+    if policy_hash is not None and manifest.get("policy_hash") != policy_hash:
+        raise _fail(folder, "is older than the policy data (data/policy/train/ or bot/policy/data/)")
 
 
-def load_index(folder: Path, corpus: Corpus, embedder: Embedder, exemplar_hash: str = "") -> SearchIndex:
+def load_index(folder: Path, corpus: Corpus, embedder: Embedder, policy_hash: str | None = None) -> SearchIndex:
     """Load and verify the index in `folder`.
 
     Args:
         folder: The index folder.
         corpus: The corpus it must match.
         embedder: The model it must have been built with.
-        exemplar_hash: Hash of the policy data it must match.
+        policy_hash: Hash of the policy data it must match (None: not checked).
 
     Returns:
         The loaded index.
@@ -252,7 +293,7 @@ def load_index(folder: Path, corpus: Corpus, embedder: Embedder, exemplar_hash: 
     """
     folder = Path(folder)
     manifest = read_manifest(folder)
-    check_manifest(manifest, folder, corpus, embedder, exemplar_hash)
+    check_manifest(manifest, folder, corpus, embedder, policy_hash)
     for name, expected in (manifest.get("checksums") or {}).items():
         try:
             actual = _checksum(folder / name)
@@ -264,7 +305,8 @@ def load_index(folder: Path, corpus: Corpus, embedder: Embedder, exemplar_hash: 
         dense = faiss.read_index(str(folder / "passages.faiss"))
         sentence_vectors = np.load(folder / "sentences.npy")
         meta = json.loads((folder / "sentences.json").read_text())
-        exemplar_vectors = np.load(folder / "exemplars.npy")
+        question_vectors = np.load(folder / "questions.npy")
+        policy_model = PolicyModel.load(folder)
         bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
     except Exception as exc:  # any unreadable or truncated file
         raise _fail(folder, f"has a missing or corrupt file ({type(exc).__name__}: {exc})") from exc
@@ -273,7 +315,8 @@ def load_index(folder: Path, corpus: Corpus, embedder: Embedder, exemplar_hash: 
         dense.ntotal == len(ids) == len(corpus.passages) and dense.d == embedder.dim
         and sentence_vectors.shape == (manifest["n_sentences"], embedder.dim)
         and len(meta.get("sentences", [])) == len(meta.get("owners", [])) == manifest["n_sentences"]
-        and exemplar_vectors.shape == (manifest["n_exemplars"], embedder.dim)
+        and question_vectors.shape == (manifest["n_questions"], embedder.dim)
+        and len(meta.get("question_owners", [])) == manifest["n_questions"]
         and bm25.scores["num_docs"] == len(ids)
     )
     if not consistent:
@@ -282,5 +325,7 @@ def load_index(folder: Path, corpus: Corpus, embedder: Embedder, exemplar_hash: 
         passage_ids=ids, dense=dense, bm25=bm25,
         sentence_vectors=sentence_vectors.astype(np.float32),
         sentence_owner=np.asarray(meta["owners"], dtype=np.int64), sentences=list(meta["sentences"]),
-        exemplar_vectors=exemplar_vectors.astype(np.float32), manifest=manifest,
+        question_vectors=question_vectors.astype(np.float32),
+        question_owner=np.asarray(meta["question_owners"], dtype=np.int64), policy_model=policy_model,
+        manifest=manifest,
     )

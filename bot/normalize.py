@@ -1,7 +1,7 @@
 """Text normalisation shared by retrieval and the safety policy.
 
-- `clean_question`: make any input safe to process (caps length, strips control characters,
-  NUL bytes and unpaired surrogates), and says what was changed.
+- `clean_question`: make any input safe to process (strips control characters, NUL bytes and
+  unpaired surrogates; reads at most `READ_LIMIT` characters), and says whether it is too long.
 - `expand_slang`: map spelling variants and slang ("krat", "7oh", "w/d") to the corpus's words.
 - `tokenize`: lowercase word tokens with a light stemmer and no stop words, for BM25.
 - `split_sentences`: sentences of a passage, for the highlight.
@@ -17,7 +17,10 @@ from pathlib import Path
 
 import yaml
 
-MAX_QUESTION_CHARS = 1000
+# Above this many characters a message is "too long": the reply says so (the rule floor still reads it).
+MAX_QUESTION_CHARS = 20_000
+# Nothing past this is read at all (a safety valve for the regular expressions; the web API caps earlier).
+READ_LIMIT = 200_000
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 _WORD_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -38,29 +41,27 @@ class CleanQuestion:
     """A question made safe to process, with what cleaning changed."""
 
     text: str
-    truncated: bool
+    too_long: bool
     original_length: int
 
 
 def clean_question(raw: object) -> CleanQuestion:
-    """Return the question as safe text: str, NFC, no control characters, at most the cap.
+    """Return the question as safe text: str, NFC, no control characters, single spaces.
 
     Args:
         raw: Whatever arrived (None and non-strings included).
 
     Returns:
-        The cleaned question; `text` is empty when nothing usable remains.
+        The cleaned question (whole, up to `READ_LIMIT`); `text` is empty when nothing usable remains.
     """
     text = raw if isinstance(raw, str) else ("" if raw is None else str(raw))
     original_length = len(text)
+    text = text[:READ_LIMIT]
     text = _SURROGATE_RE.sub("", text)
     text = unicodedata.normalize("NFC", text)
     text = _CONTROL_RE.sub(" ", text).replace("\t", " ").replace("\r", " ")
     text = " ".join(text.split())
-    truncated = len(text) > MAX_QUESTION_CHARS
-    if truncated:
-        text = text[:MAX_QUESTION_CHARS].rstrip()
-    return CleanQuestion(text=text, truncated=truncated, original_length=original_length)
+    return CleanQuestion(text=text, too_long=len(text) > MAX_QUESTION_CHARS, original_length=original_length)
 
 
 @lru_cache(maxsize=1)

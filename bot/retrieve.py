@@ -1,7 +1,8 @@
 """Hybrid retrieval: dense (FAISS) and lexical (BM25) rankings fused by reciprocal rank fusion.
 
-The question is encoded once by the caller; the same vector serves the dense search, the
-highlights and the policy.
+A passage's dense score is the best of its own cosine and the cosines of the questions it answers
+(corpus/questions/); BM25 indexes its title, text and questions. The question is encoded once by
+the caller; the same vector serves the dense search, the highlights and the policy.
 """
 
 from __future__ import annotations
@@ -45,11 +46,27 @@ class Retriever:
         self.dense_weight = dense_weight
         self.lexical_weight = lexical_weight
 
+    def question_scores(self, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, best question cosine) for every passage that has questions."""
+        owners = self.index.question_owner
+        if owners.size == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        sims = self.index.question_vectors @ query_vector
+        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        return owners[starts], np.maximum.reduceat(sims, starts)
+
     def dense_ranking(self, query_vector: np.ndarray, depth: int | None = None) -> list[tuple[int, float]]:
-        """Return (row, cosine) pairs, best first."""
+        """Return (row, score) pairs, best first: score = max(passage cosine, best question cosine)."""
         depth = min(depth or self.depth, self.index.dense.ntotal)
         scores, rows = self.index.dense.search(query_vector.reshape(1, -1).astype(np.float32), depth)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+        best = {int(r): float(s) for r, s in zip(rows[0], scores[0]) if r >= 0}
+        q_rows, q_scores = self.question_scores(query_vector)
+        if q_rows.size:
+            top = np.argsort(-q_scores, kind="stable")[:depth]
+            for row, score in zip(q_rows[top], q_scores[top]):
+                row = int(row)
+                best[row] = max(best.get(row, float(self.index.passage_vector(row) @ query_vector)), float(score))
+        return sorted(best.items(), key=lambda item: (-item[1], item[0]))[:depth]
 
     def lexical_ranking(self, query_text: str, depth: int | None = None) -> list[tuple[int, float]]:
         """Return (row, BM25 score) pairs with a positive score, best first."""
@@ -83,11 +100,11 @@ class Retriever:
         dense_rank = {row: rank for rank, (row, _) in enumerate(dense, start=1)}
         lexical_rank = {row: rank for rank, (row, _) in enumerate(lexical, start=1)}
         cosine = dict(dense)
-        fused: dict[int, float] = {}
-        for row, rank in dense_rank.items():
-            fused[row] = fused.get(row, 0.0) + self.dense_weight / (self.rrf_k + rank)
-        for row, rank in lexical_rank.items():
-            fused[row] = fused.get(row, 0.0) + self.lexical_weight / (self.rrf_k + rank)
+        candidates = sorted(set(dense_rank) | set(lexical_rank))
+        fused_scores = reciprocal_rank_fusion(
+            [np.array([dense_rank.get(r, 0) for r in candidates]), np.array([lexical_rank.get(r, 0) for r in candidates])],
+            [self.dense_weight, self.lexical_weight], self.rrf_k)
+        fused = dict(zip(candidates, fused_scores.tolist()))
         order = sorted(fused, key=lambda r: (-fused[r], dense_rank.get(r, 10**9)))[:k]
         hits = []
         for row in order:
@@ -146,9 +163,7 @@ class Retriever:
             ranked = top[member[top] & (scores[top] > 0)]
             lexical_rank[np.searchsorted(allowed, ranked)] = np.arange(1, ranked.size + 1)
         has_dense, has_lexical = dense_rank > 0, lexical_rank > 0
-        fused = np.zeros(n, dtype=np.float64)
-        fused[has_dense] += self.dense_weight / (self.rrf_k + dense_rank[has_dense])
-        fused[has_lexical] += self.lexical_weight / (self.rrf_k + lexical_rank[has_lexical])
+        fused = reciprocal_rank_fusion([dense_rank, lexical_rank], [self.dense_weight, self.lexical_weight], self.rrf_k)
         candidates = np.flatnonzero(has_dense | has_lexical)
         tie_break = np.where(has_dense, dense_rank, 10**9)[candidates]
         order = candidates[np.lexsort((tie_break, -fused[candidates]))][:k]
@@ -160,6 +175,24 @@ class Retriever:
                             int(dense_rank[i]) if has_dense[i] else None,
                             int(lexical_rank[i]) if has_lexical[i] else None))
         return hits
+
+def reciprocal_rank_fusion(ranks: list[np.ndarray], weights: list[float], k: float) -> np.ndarray:
+    """Weighted reciprocal rank fusion: sum of weight / (k + rank) over the rankings that rank an item.
+
+    Args:
+        ranks: One array per ranking, aligned on the same items; 1 = best, 0 = not ranked.
+        weights: The weight of each ranking.
+        k: The fusion constant (small k: top ranks dominate).
+
+    Returns:
+        The fused score of each item.
+    """
+    fused = np.zeros(len(ranks[0]) if ranks else 0, dtype=np.float64)
+    for rank, weight in zip(ranks, weights):
+        ranked = rank > 0
+        fused[ranked] += weight / (k + rank[ranked])
+    return fused
+
 
 def best_sentence(index: SearchIndex, row: int, query_vector: np.ndarray) -> tuple[str, float]:
     """Return the sentence of passage `row` closest to the question, and its cosine."""

@@ -1,28 +1,17 @@
-"""The safety policy: crisis, refusal, off-topic and language decisions, as data plus rules.
+"""The safety policy: crisis, refusal, off-topic, language and length decisions.
 
-`Policy.decide` makes the decision; `load_messages` and `load_resources` read what the bot says
-and the help resources it shows.
+`config` loads and checks the policy's data (thresholds, messages, resources, rule floor); `floor`
+matches the rule floor; `model` is the learned classifier, trained by `training` from the question
+bank (`bank`) at index build time; `classify.Policy.decide` makes the decision.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from bot.policy.config import default_config
 
-import yaml
-
-from bot.policy.classify import Decision, Policy
-
-DATA = Path(__file__).parent / "data"
-
-__all__ = ["Decision", "Policy", "load_messages", "load_resources"]
+__all__ = ["default_config", "load_resources"]
 
 
-def load_messages(folder: Path = DATA) -> dict:
-    """Return the policy's messages (`data/messages.yaml`)."""
-    return yaml.safe_load((folder / "messages.yaml").read_text(encoding="utf-8"))
-
-
-def load_resources(folder: Path = DATA) -> dict[str, dict]:
-    """Return the help resources by id (`data/resources.yaml`)."""
-    entries = yaml.safe_load((folder / "resources.yaml").read_text(encoding="utf-8"))
-    return {e["id"]: e for e in entries}
+def load_resources() -> dict:
+    """The help resources by id (name, phone, url, description) as plain dicts, for the web page."""
+    return {rid: r.model_dump() for rid, r in default_config().resources.items()}

@@ -1,0 +1,74 @@
+"""Which language a message is written in (offline, `lingua-language-detector`).
+
+kratom-qa answers in English only; a message in another language gets the English-only notice (or
+the crisis reply, or a refusal, when the policy sees a crisis or an advice request in it). Detection
+is restricted to English and the languages the policy has cues for, plus a few close neighbours
+that would otherwise be confused with them. Short or mixed messages default to English unless they
+are clearly another language: most English questions are short and full of brand names.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from lingua import Language, LanguageDetectorBuilder
+
+# ISO 639-1 code of each language the detector knows.
+LANGUAGES = {
+    Language.ENGLISH: "en", Language.SPANISH: "es", Language.CHINESE: "zh", Language.VIETNAMESE: "vi",
+    Language.TAGALOG: "tl", Language.KOREAN: "ko", Language.ARABIC: "ar", Language.RUSSIAN: "ru",
+    Language.FRENCH: "fr", Language.PORTUGUESE: "pt", Language.GERMAN: "de", Language.INDONESIAN: "id",
+    Language.THAI: "th", Language.MALAY: "ms", Language.ITALIAN: "it", Language.DUTCH: "nl",
+    Language.JAPANESE: "ja", Language.HINDI: "hi", Language.UKRAINIAN: "uk", Language.POLISH: "pl",
+    Language.TURKISH: "tr", Language.PERSIAN: "fa",
+}
+_NON_LATIN_RE = re.compile(r"[^\W\d_a-zA-Z\u00c0-\u024f]")
+_WORD_RE = re.compile(r"[^\W\d_]+")
+_ENGLISH_WORDS = frozenset("""
+a an the and or but if of to in on at for with from by is are was were be been am do does did have has had
+i you he she it we they me my your his her our their this that these those what which who how why when
+where can could should would will not no yes so just about much many more some any all kratom
+""".split())
+_lock = threading.Lock()
+_detector = None
+
+
+def _get_detector():
+    global _detector
+    with _lock:
+        if _detector is None:
+            _detector = LanguageDetectorBuilder.from_languages(*LANGUAGES).with_preloaded_language_models().build()
+        return _detector
+
+
+def warm_up() -> None:
+    """Load the language models now (about 2 s) rather than at the first message."""
+    _get_detector()
+
+
+def detect(text: str) -> str:
+    """Return the ISO code of the language of `text` ("en" when unsure).
+
+    Args:
+        text: The readable message.
+
+    Returns:
+        A two-letter code from `LANGUAGES`' values.
+    """
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return "en"
+    non_latin = sum(bool(_NON_LATIN_RE.match(ch)) for ch in letters) / len(letters)
+    words = [w.lower() for w in _WORD_RE.findall(text)]
+    english_share = sum(w in _ENGLISH_WORDS for w in words) / max(len(words), 1)
+    if non_latin < 0.3 and (len(words) < 3 or english_share >= 0.3):
+        return "en"
+    values = _get_detector().compute_language_confidence_values(text)
+    if not values:
+        return "en"
+    best = values[0]
+    code = LANGUAGES.get(best.language, "en")
+    if code != "en" and non_latin < 0.3 and best.value < 0.5 and english_share >= 0.15:
+        return "en"
+    return code

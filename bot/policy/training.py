@@ -1,0 +1,95 @@
+"""Train the policy model from the training writers of the question bank (run by the index build).
+
+Reproducible: the data (data/policy/train/*.jsonl), the settings and the rules are hashed into the
+model, typo copies come from `nlpaug` with a fixed seed, and scikit-learn is seeded. Each message
+goes through the same preparation as a live question (bot/query.py), so training and serving read
+messages the same way.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Callable, Sequence
+
+import numpy as np
+
+from pathlib import Path
+
+from bot.corpus import content_hash
+from bot.policy.bank import BankItem, split_dir
+from bot.policy.classify import policy_inputs
+from bot.policy.config import PolicyConfig
+from bot.policy.floor import RuleFloor
+from bot.policy.model import Featurizer, PolicyModel, train
+from bot.query import QuestionPreparer, vectors_of
+
+# Wrappers whose characters carry the disguise: a typo copy would break them.
+_NO_TYPOS = frozenset({"encoding", "spaced_letters", "homoglyphs", "long_preamble"})
+MODEL_VERSION = "policy-lr-3"
+BOT = Path(__file__).resolve().parent.parent
+DATA = BOT / "policy" / "data"
+
+
+def source_hash() -> str:
+    """Hash of every file the model depends on: training writers, policy settings, rules, slang,
+    expansions, and the feature version. The index is stale when it changes."""
+    files = sorted(split_dir("train").glob("*.jsonl"))
+    files += [DATA / "policy.yaml", DATA / "rules.yaml", BOT / "data" / "slang.yaml", BOT / "data" / "expansions.yaml"]
+    return content_hash(MODEL_VERSION, *(f"{f.name}\x1f{f.read_text(encoding='utf-8')}" for f in files))
+
+
+def with_typo_copies(items: Sequence[BankItem], copies: int, seed: int) -> list[BankItem]:
+    """The items plus `copies` keyboard-typo variants of each short English one (nlpaug)."""
+    if copies == 0:
+        return list(items)
+    import nlpaug.augmenter.char as nac
+
+    random.seed(seed)
+    np.random.seed(seed % (2 ** 32))
+    augmenter = nac.KeyboardAug(aug_char_p=0.1, aug_word_p=0.15, include_special_char=False,
+                                include_numeric=False, include_upper_case=False)
+    out = list(items)
+    for item in items:
+        if item.lang != "en" or item.wrapper in _NO_TYPOS or len(item.text) > 400:
+            continue
+        for n in range(copies):
+            noisy = augmenter.augment(item.text)
+            noisy = noisy[0] if isinstance(noisy, list) else noisy
+            if noisy and noisy != item.text:
+                out.append(BankItem(f"{item.id}~typo{n}", item.writer, item.split, noisy, item.label,
+                                    item.kind, "typos", item.lang, item.history))
+    return out
+
+
+def train_policy(items: Sequence[BankItem], preparer: QuestionPreparer, embed: Callable[[list[str]], np.ndarray],
+                 config: PolicyConfig, dim: int) -> PolicyModel:
+    """Train the label and reason models on `items` (training writers only).
+
+    Args:
+        items: Training items of the bank.
+        preparer: The question preparation stage (same as at serving time).
+        embed: Embeds a list of texts (cached by content hash in the index build).
+        config: The policy configuration.
+        dim: Embedding dimension.
+
+    Returns:
+        The trained model.
+    """
+    settings = config.settings.model
+    augmented = with_typo_copies(items, settings.typo_copies, settings.seed)
+    floor = RuleFloor(config)
+    prepared = [preparer.prepare(i.text, list(i.history)) for i in augmented]
+    texts = [p.texts_to_embed()[: len(p.texts_to_embed()) - len(p.windows)] for p in prepared]
+    flat = [t for group in texts for t in group]
+    vectors = embed(flat)
+    inputs, start = [], 0
+    for p, group in zip(prepared, texts):
+        rows = vectors[start:start + len(group)]
+        start += len(group)
+        # Long training messages are read whole (their windows carry no label of their own).
+        whole = p.__class__(**{**p.__dict__, "windows": ()})
+        inputs.append(policy_inputs(whole, vectors_of(whole, rows), floor)[0])
+    features = Featurizer(settings, dim).transform(inputs)
+    labels = [i.label for i in augmented]
+    reasons = [i.kind if i.label == "advice" else "" for i in augmented]
+    return train(features, labels, reasons, settings, source_hash())

@@ -1,0 +1,164 @@
+"""Question preparation: the one stage that turns raw input into what the policy and retrieval read.
+
+Runs once per question. It cleans the input, undoes disguises (bot/deobfuscate.py), detects the
+language, decides whether the earlier turns are needed (a follow-up), splits a long message into
+overlapping windows, and makes the search text (slang, spelling fixed against the corpus
+vocabulary, query expansions from data/expansions.yaml). `texts_to_embed` lists every text the
+question needs embedded, so the engine makes one model call for all of them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import yaml
+
+from bot.deobfuscate import readable_text
+from bot.jurisdiction import Jurisdictions
+from bot.language import detect
+from bot.normalize import clean_question, expand_slang
+from bot.spelling import SpellFixer
+
+_EXPANSIONS = Path(__file__).parent / "data" / "expansions.yaml"
+_FOLLOW_UP_RE = re.compile(
+    r"^\W*(and|what about|how about|also|same|ok so|so|but|then|what if|for|in|with|is that|does that|"
+    r"how much of|how many of|how often|why|really|ok|okay|and what|what else|where)\b", re.IGNORECASE)
+_CORE_RE = re.compile(r"\b(kratom|mitragyn\w*|7-oh|speciosa|ketum|opioids?|fentanyl|heroin|oxycodone|methadone|"
+                      r"buprenorphine|suboxone|naloxone|narcan|lofexidine|withdraw\w*|overdos\w*|addict\w*)\b",
+                      re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _expansions() -> tuple[tuple[re.Pattern, str], ...]:
+    entries = yaml.safe_load(_EXPANSIONS.read_text(encoding="utf-8"))
+    return tuple((re.compile(rf"(?<![\w-])(?:{e['pattern']})(?![\w-])", re.IGNORECASE), e["add"]) for e in entries)
+
+
+def expand_query(text: str) -> str:
+    """Append the corpus words for the concepts `text` names (US -> federal, strain -> products...)."""
+    added = [add for pattern, add in _expansions() if pattern.search(text)]
+    return " ".join([text, *added])
+
+
+def is_follow_up(message: str) -> bool:
+    """True when a message leans on the earlier turns ("and in Indiana?", "how much of it?")."""
+    return bool(_FOLLOW_UP_RE.search(message)) or not _CORE_RE.search(message)
+
+
+def windows(text: str, size: int, overlap: int) -> tuple[str, ...]:
+    """Overlapping windows of a long text, cut at spaces; () when the text fits in one."""
+    if len(text) <= size:
+        return ()
+    out, start, step = [], 0, size - overlap
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            cut = text.rfind(" ", start + step, end)
+            end = cut if cut > start else end
+        out.append(text[start:end].strip())
+        if end >= len(text):
+            break
+        start = max(end - overlap, start + 1)
+    return tuple(w for w in out if w)
+
+
+@dataclass(frozen=True)
+class PreparedQuestion:
+    """Everything the policy and retrieval read of one question."""
+
+    text: str                 # the cleaned message, as shown back
+    readable: str             # disguises undone, payloads decoded
+    language: str             # ISO code ("en" when unsure)
+    context: str              # readable earlier user turns, oldest first ("" if none)
+    follow_up: bool           # the earlier turns are part of the search
+    message_text: str         # the message alone as embedded (slang, spelling, expansions)
+    context_text: str         # earlier turns + message, as embedded ("" if no history)
+    search_text: str          # what retrieval embeds and matches (message_text unless a follow-up)
+    windows: tuple[str, ...]  # readable windows of a long message (() if short)
+    too_long: bool
+
+    def texts_to_embed(self) -> list[str]:
+        """Every text this question needs embedded, in a fixed order (see `vectors_of`)."""
+        texts = [self.message_text]
+        if self.context_text:
+            texts.append(self.context_text)
+        if self.search_text not in texts:
+            texts.append(self.search_text)
+        return texts + list(self.windows)
+
+
+@dataclass(frozen=True)
+class QuestionVectors:
+    """The embeddings of one prepared question."""
+
+    message: object           # np.ndarray: the message alone
+    context: object | None    # the message with its earlier turns, or None
+    search: object            # what retrieval searches with
+    windows: tuple            # one per window
+
+
+def vectors_of(prepared: PreparedQuestion, vectors: Sequence) -> QuestionVectors:
+    """Map the rows embedded for `texts_to_embed` back to their roles."""
+    texts = prepared.texts_to_embed()
+    by_text = {t: vectors[i] for i, t in enumerate(texts)}
+    n_fixed = len(texts) - len(prepared.windows)
+    return QuestionVectors(message=vectors[0], context=by_text.get(prepared.context_text) if prepared.context_text else None,
+                           search=by_text[prepared.search_text], windows=tuple(vectors[n_fixed:]))
+
+
+class QuestionPreparer:
+    """Prepares questions for one corpus (its spelling vocabulary) and one policy configuration."""
+
+    def __init__(self, spell: SpellFixer | None, places: Jurisdictions | None, window_size: int,
+                 window_overlap: int, context_turns: int) -> None:
+        self.spell = spell
+        self.places = places
+        self.window_size = window_size
+        self.window_overlap = window_overlap
+        self.context_turns = context_turns
+
+    def _normalised(self, text: str) -> str:
+        text = expand_slang(text)
+        text = self.spell.fix(text) if self.spell is not None else text
+        return expand_query(text)
+
+    def _earlier(self, history: object) -> list[str]:
+        if history is None or self.context_turns == 0:
+            return []
+        if isinstance(history, (str, bytes)):
+            history = [history]
+        try:
+            turns = list(history)[-self.context_turns:]
+        except Exception:  # noqa: BLE001 (not iterable, or an iterator that fails: no usable history)
+            return []
+        return [readable_text(clean_question(turn).text) for turn in turns]
+
+    def prepare(self, question: object, history: object = None) -> PreparedQuestion:
+        """Prepare one question with its earlier user turns (oldest first)."""
+        clean = clean_question(question)
+        readable = readable_text(clean.text)
+        context = " ".join(t for t in self._earlier(history) if t)
+        follow_up = bool(context) and is_follow_up(readable)
+        message_text = self._normalised(readable)
+        context_text = self._normalised(f"{context} {readable}") if context else ""
+        search_context = context
+        if follow_up and self.places is not None and self.places.named_in(readable):
+            search_context = self.places.remove_from(context)  # "and in Ohio?" searches Ohio only
+        search_base = self._normalised(f"{search_context} {readable}") if follow_up else message_text
+        return PreparedQuestion(
+            text=clean.text, readable=readable, language=detect(readable), context=context,
+            follow_up=follow_up, message_text=message_text, context_text=context_text,
+            search_text=search_base,
+            windows=windows(readable, self.window_size, self.window_overlap) if not clean.too_long else (),
+            too_long=clean.too_long,
+        )
+
+
+def preparer_for(passages: Sequence, window_size: int, window_overlap: int, context_turns: int) -> QuestionPreparer:
+    """The preparation stage for a corpus: spelling fixed against its passages' own words."""
+    spell = SpellFixer([f"{p.title} {p.text}" for p in passages])
+    return QuestionPreparer(spell, Jurisdictions(), window_size, window_overlap, context_turns)
