@@ -4,20 +4,31 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from bot.normalize import MAX_QUESTION_CHARS, clean_question, expand_slang, split_sentences, tokenize
+from bot.normalize import MAX_QUESTION_CHARS, READ_LIMIT, clean_question, expand_slang, split_sentences, tokenize
 
 
-def test_clean_question_strips_control_characters_and_caps_length():
+def test_clean_question_strips_control_characters_and_flags_long_input_without_truncating():
     cleaned = clean_question("is\x00 kratom\u202e legal?\ud800" + "x" * 5000)
     assert "\x00" not in cleaned.text and "\u202e" not in cleaned.text and "\ud800" not in cleaned.text
-    assert cleaned.truncated and len(cleaned.text) <= MAX_QUESTION_CHARS
+    assert not cleaned.too_long and cleaned.text.endswith("x" * 5000)
+    long = clean_question("is kratom legal " + "y" * MAX_QUESTION_CHARS)
+    assert long.too_long and len(long.text) == len("is kratom legal ") + MAX_QUESTION_CHARS  # whole, not cut
+    assert long.original_length == len(long.text)
+    at_cap = clean_question("z" * MAX_QUESTION_CHARS)
+    assert not at_cap.too_long and len(at_cap.text) == MAX_QUESTION_CHARS
     assert clean_question(None).text == "" and clean_question(42).text == "42"
 
 
+def test_the_cap_is_twenty_thousand_characters_and_nothing_past_the_read_limit_is_read():
+    assert MAX_QUESTION_CHARS == 20_000
+    cleaned = clean_question("a" * (READ_LIMIT + 500))
+    assert cleaned.too_long and len(cleaned.text) == READ_LIMIT and cleaned.original_length == READ_LIMIT + 500
+
+
 @given(st.text())
-def test_clean_question_never_fails_and_respects_the_cap(text):
+def test_clean_question_never_fails_and_flags_only_long_text(text):
     cleaned = clean_question(text)
-    assert len(cleaned.text) <= MAX_QUESTION_CHARS
+    assert cleaned.too_long == (len(cleaned.text) > MAX_QUESTION_CHARS)
     cleaned.text.encode("utf-8")  # no lone surrogates left
 
 
