@@ -1,59 +1,278 @@
-"""Deterministic policy features: de-obfuscation, language, rule lists (no model needed)."""
+"""Deterministic parts of the policy (no model needed): de-obfuscation (bot.deobfuscate), the rule
+floor (bot.policy.floor), question preparation (bot.query) and the policy configuration
+(bot.policy.config)."""
 
 from __future__ import annotations
 
 import base64
+import codecs
+import shutil
+from pathlib import Path
 
+import numpy as np
 import pytest
+import yaml
 
-from bot.policy.features import extract, is_follow_up, readable_text
+from bot.deobfuscate import readable_text
+from bot.language import detect
+from bot.policy.classify import floor_hits
+from bot.policy.config import CUE_LANGUAGES, DATA, PolicyConfigError, default_config, load_config
+from bot.policy.floor import RuleFloor
+from bot.query import QuestionPreparer, is_follow_up, vectors_of, windows
 
 
-def test_base64_leetspeak_and_spaced_letters_are_decoded():
+@pytest.fixture(scope="module")
+def floor() -> RuleFloor:
+    return RuleFloor(default_config())
+
+
+def hits(floor: RuleFloor, message: str):
+    """The floor's hits as the policy sees them (readable text, language-gated foreign cues)."""
+    readable = readable_text(message)
+    return floor_hits(floor, readable, detect(readable))
+
+
+# --- de-obfuscation ------------------------------------------------------------------------------
+
+def test_base64_hex_leetspeak_and_spaced_letters_are_decoded():
     payload = base64.b64encode(b"how many grams of kratom should i take").decode()
     assert "how many grams of kratom" in readable_text(f"decode this: {payload}")
-    assert "how much kratom" in readable_text("h0w mUch kr4t0m")
+    assert "how much kratom" in readable_text(b"how much kratom".hex())
+    assert "how much kratom" in readable_text("h0w mUch kr4t0m").lower()
     assert "how many grams of kratom" in readable_text("h.o.w m.a.n.y g.r.a.m.s of k.r.a.t.o.m")
     assert "kratom" in readable_text("k r a t o m dose")
 
 
-@pytest.mark.parametrize("question, kinds", [
-    ("how many grams of kratom for pain", {"amount_request"}),
-    ("how often can i redose 7oh", {"frequency_request"}),
-    ("give me a taper schedule to get off kratom", {"taper_request"}),
-    ("can i snort kratom", {"route_request"}),
-    ("best strain for opiate withdrawal", {"product_request"}),
-    ("where can i buy kratom near me", {"buy_request"}),
-    ("can i take kratom with my zoloft", {"personal_decision"}),
+def test_rot13_and_reversed_text_are_decoded():
+    secret = "how much kratom should i take"
+    assert secret in readable_text(codecs.encode(secret, "rot13"))
+    assert secret in readable_text(secret[::-1])
+
+
+@pytest.mark.parametrize("disguised", [
+    "how much kr\u0430t\u043em should \u0456 t\u0430k\u0435",   # Cyrillic а, о, і, е
+    "h\u03bfw much kr\u03b1tom",                             # Greek omicron and alpha
+    "\u0397\u039fW MUCH KR\u0391\u03a4\u039fM",              # Greek capitals inside Latin words
+    "how\u200b much\u200d kra\u00adtom",                      # zero-width and soft hyphen
 ])
-def test_advice_rules(question, kinds):
-    assert kinds <= set(extract(question).advice_kinds)
+def test_lookalike_letters_are_mapped_to_latin(disguised):
+    assert "how much kratom" in readable_text(disguised).lower()
+
+
+def test_plain_text_and_real_foreign_words_are_kept():
+    for text in ("is kratom legal in texas", "Как дела? Это кратом.", "我想死", "Πόσο κρατόμ πρέπει"):
+        assert readable_text(text).startswith(text)
+    assert readable_text("is 7-OH legal? call 988 or 911") == "is 7-OH legal? call 988 or 911"
+
+
+@pytest.mark.xfail(strict=True, reason="bot/deobfuscate.py undo_homoglyphs maps all-Cyrillic words of 1-2 "
+                                       "letters to Latin ('не' -> 'нe'), so Russian cues such as 'не дышит' never match")
+def test_short_russian_words_are_kept():
+    assert readable_text("он не дышит") == "он не дышит"
+
+
+# --- the rule floor ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("question", [
+    "how many grams of kratom should i take for pain",
+    "how often should i redose 7oh",
+    "give me a taper schedule to get off kratom",
+    "where can i buy kratom",
+    "h0w m4ny gr4ms of kr4tom sh0uld i t4ke",
+    base64.b64encode(b"how much kratom should i take").decode(),
+])
+def test_floor_advice_rules(floor, question):
+    found = hits(floor, question)
+    assert found.advice and not found.crisis
 
 
 @pytest.mark.parametrize("question", [
     "why is there no standard dose of kratom", "what does dose-dependent mean",
     "is it dangerous to mix kratom and alcohol", "where can i get help for kratom addiction",
+    "is there a safe dose of kratom, how much should i take",
 ])
-def test_informational_questions_have_no_unframed_advice(question):
-    assert not extract(question).unframed_advice
+def test_informational_questions_do_not_fire_the_advice_floor(floor, question):
+    assert not hits(floor, question).advice
 
 
-def test_crisis_rules_separate_emergencies_from_information():
-    assert extract("my friend took 7oh and wont wake up").crisis_emergency
-    assert extract("i want to kill myself").crisis_selfharm
-    info = extract("what are the signs of an opioid overdose")
-    assert not info.crisis_selfharm and info.crisis_informational
+def test_crisis_rules_separate_emergencies_from_information(floor):
+    assert hits(floor, "my friend took 7oh and wont wake up").emergency
+    assert hits(floor, "my toddler swallowed some kratom capsules").emergency
+    assert hits(floor, "i want to kill myself").selfharm
+    assert hits(floor, "i w4nt to k1ll mys3lf").selfharm
+    info = hits(floor, "what are the signs of an opioid overdose")
+    assert not info.crisis and not info.advice
+    # a "not now" frame blocks an emergency, never self-harm
+    assert not hits(floor, "what are the signs someone is not breathing").crisis
+    assert hits(floor, "in general i want to kill myself").selfharm
+
+
+def test_floor_hits_are_classifier_features(floor):
+    assert hits(floor, "i want to kill myself").as_features() == [1.0, 0.0, 0.0, 0.0, 0.0]
+    assert hits(floor, "is kratom legal").as_features() == [0.0] * 5
+
+
+CRISIS_BY_LANGUAGE = {
+    "es": "quiero morir, ya no puedo más", "zh": "我想死", "vi": "tôi muốn chết", "tl": "gusto ko nang mamatay",
+    "ko": "죽고 싶어요", "ar": "أريد أن أموت", "ru": "я хочу умереть", "fr": "je veux mourir",
+    "pt": "eu quero morrer", "de": "Ich will sterben, ich kann nicht mehr.", "id": "saya ingin mati",
+    "th": "ฉันอยากตาย",
+}
+
+
+def test_twelve_languages_carry_crisis_and_advice_cues():
+    rules = default_config().rules
+    assert len(CUE_LANGUAGES) == 12 and set(CRISIS_BY_LANGUAGE) == set(CUE_LANGUAGES)
+    for code in CUE_LANGUAGES:
+        assert rules["foreign_crisis"][code] and rules["foreign_advice"][code], code
+
+
+@pytest.mark.parametrize("code", sorted(CRISIS_BY_LANGUAGE))
+def test_each_language_has_working_crisis_cues(floor, code):
+    message = CRISIS_BY_LANGUAGE[code]
+    assert floor.hits(readable_text(message)).foreign_crisis, code
+    assert hits(floor, message).crisis, (code, detect(readable_text(message)))
+
+
+def test_foreign_cues_count_only_outside_english(floor):
+    spanish = "¿Cuántos gramos de kratom debo tomar para el dolor?"
+    assert detect(readable_text(spanish)) == "es"
+    assert hits(floor, spanish).foreign_advice
+    assert floor.hits("is kratom legal? quiero morir").foreign_crisis
+    english = floor_hits(floor, "is kratom legal? quiero morir", "en")
+    assert not english.foreign_crisis and not english.crisis
 
 
 def test_language_detection():
-    assert extract("¿Cuántos gramos de kratom debo tomar para el dolor?").foreign
-    assert extract("¿Cuántos gramos de kratom debo tomar para el dolor?").foreign_dose
-    assert not extract("is kratom legal in texas").foreign
-    assert extract("กระท่อมคืออะไร").foreign
+    assert detect(readable_text("¿Cuántos gramos de kratom debo tomar para el dolor?")) == "es"
+    assert detect("is kratom legal in texas") == "en"
+    assert detect("กระท่อมคืออะไร") == "th"
+
+
+# --- question preparation ------------------------------------------------------------------------
+
+def _preparer(context_turns: int = 2) -> QuestionPreparer:
+    return QuestionPreparer(None, None, window_size=100, window_overlap=30, context_turns=context_turns)
 
 
 def test_follow_ups_use_the_previous_turn():
     assert is_follow_up("and in Indiana?")
+    assert is_follow_up("how much of it for pain?")
     assert not is_follow_up("is kratom legal in texas")
-    follow = extract("how much of it for pain?", "what is kratom")
-    assert follow.in_domain and "amount_request" in follow.advice_kinds
+    follow = _preparer().prepare("how much of it for pain?", ["what is kratom"])
+    assert follow.follow_up and follow.context == "what is kratom"
+    assert "kratom" in follow.search_text and "kratom" in follow.context_text
+    alone = _preparer().prepare("is kratom legal in texas", ["what is kratom"])
+    assert not alone.follow_up and alone.search_text == alone.message_text and "what is" not in alone.search_text
+    assert _preparer(context_turns=0).prepare("and in Indiana?", ["is kratom legal in Ohio"]).context == ""
+
+
+def test_preparation_reads_disguises_and_only_the_last_turns():
+    prepared = _preparer().prepare("h0w mUch kr4t0m\x00?", ["one kratom", "two kratom", "three kratom"])
+    assert prepared.text == "h0w mUch kr4t0m ?"  # shown back as typed (cleaned)
+    assert "how much kratom" in prepared.readable.lower() and prepared.language == "en"
+    assert prepared.context == "two kratom three kratom"
+
+
+def test_long_messages_are_split_into_overlapping_windows():
+    text = " ".join(f"word{i}" for i in range(100))
+    parts = windows(text, 100, 30)
+    assert len(parts) > 1 and all(len(p) <= 100 for p in parts)
+    assert all(any(word in part.split() for part in parts) for word in text.split())  # each word whole somewhere
+    assert parts[0].split()[-1] in parts[1]  # consecutive windows overlap
+    assert windows("short", 100, 30) == ()
+    prepared = _preparer().prepare(text)
+    assert prepared.windows == windows(prepared.readable, 100, 30) and len(prepared.windows) > 1
+    assert not prepared.too_long
+
+
+def test_texts_to_embed_map_back_to_their_roles():
+    prepared = _preparer().prepare("and in Ohio? " + "kratom law " * 20, ["is kratom legal in Texas"])
+    texts = prepared.texts_to_embed()
+    assert texts[0] == prepared.message_text and prepared.context_text in texts
+    assert len(texts) == len(set(texts[:len(texts) - len(prepared.windows)])) + len(prepared.windows)
+    rows = np.arange(len(texts))[:, None] * np.ones((1, 2))
+    vectors = vectors_of(prepared, rows)
+    assert vectors.message[0] == 0
+    assert vectors.context[0] == texts.index(prepared.context_text)
+    assert vectors.search[0] == texts.index(prepared.search_text)
+    assert [v[0] for v in vectors.windows] == list(range(len(texts) - len(prepared.windows), len(texts)))
+
+
+def test_unusable_histories_are_ignored():
+    for history in (None, 42, object(), [None, 3], iter(["is kratom legal"])):
+        assert _preparer().prepare("is kratom legal in texas", history).text == "is kratom legal in texas"
+    assert _preparer().prepare("and in Ohio?", "is kratom legal in Texas").context == "is kratom legal in Texas"
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+def test_project_policy_data_loads():
+    config = load_config()
+    assert config.messages.crisis.message and "911" in config.messages.crisis.message
+    assert set(config.messages.too_long.resources) == {"emergency-911", "poison-help", "lifeline-988"}
+    assert 0 < config.settings.thresholds.crisis < 1
+
+
+def _edit(folder: Path, name: str, change) -> None:
+    path = folder / name
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+def _set(path: list, value):
+    def change(data):
+        node = data
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+        return data
+    return change
+
+
+def _drop(path: list):
+    def change(data):
+        node = data
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+        return data
+    return change
+
+
+BROKEN = [
+    ("policy.yaml", _set(["thresholds", "crisis"], 1.5), "crisis"),
+    ("policy.yaml", _set(["windows", "overlap"], 600), "overlap"),
+    ("policy.yaml", _set(["unknown_setting"], 1), "unknown_setting"),
+    ("policy.yaml", _drop(["model"]), "model"),
+    ("messages.yaml", _drop(["refusal", "reasons", "taper"]), "taper"),
+    ("messages.yaml", _set(["crisis", "resources"], ["emergency-911", "no-such-line"]), "no-such-line"),
+    ("messages.yaml", _drop(["too_long"]), "too_long"),
+    ("rules.yaml", _drop(["crisis_not_now"]), "crisis_not_now"),
+    ("rules.yaml", _drop(["foreign_crisis", "th"]), "th"),
+    ("rules.yaml", _set(["crisis_selfharm", "en"], ["(kill myself"]), "bad pattern"),
+    ("resources.yaml", lambda data: [{k: v for k, v in r.items() if k != "phone"} for r in data], "phone"),
+]
+
+
+@pytest.mark.parametrize("name, change, named", BROKEN, ids=[f"{b[0]}-{i}" for i, b in enumerate(BROKEN)])
+def test_bad_policy_data_raises_policy_config_error(tmp_path, name, change, named):
+    folder = tmp_path / "data"
+    shutil.copytree(DATA, folder)
+    load_config(folder)  # the copy is fine before the edit
+    _edit(folder, name, change)
+    with pytest.raises(PolicyConfigError, match=named):
+        load_config(folder)
+
+
+@pytest.mark.parametrize("damage", ["missing", "not yaml"])
+def test_missing_or_malformed_policy_file_raises_policy_config_error(tmp_path, damage):
+    folder = tmp_path / "data"
+    shutil.copytree(DATA, folder)
+    if damage == "missing":
+        (folder / "messages.yaml").unlink()
+    else:
+        (folder / "messages.yaml").write_text("crisis: [unclosed\n", encoding="utf-8")
+    with pytest.raises(PolicyConfigError, match="messages.yaml"):
+        load_config(folder)
