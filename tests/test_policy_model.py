@@ -1,0 +1,110 @@
+"""The learned policy classifier (bot/policy/model.py) on a tiny synthetic set with fake vectors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bot.policy.config import LABELS, REASONS, ModelSettings
+from bot.policy.model import N_FLOOR, Featurizer, PolicyInput, PolicyModel, train
+from support import FakeEmbedder
+
+SETTINGS = ModelSettings(c=4.0, embedding_weight=1.0, context_weight=0.5, lexical_weight=1.0, char_ngrams=(2, 4),
+                         hash_bits=12, typo_copies=0, seed=7)
+EXAMPLES = {
+    ("informational", ""): ["is kratom legal in texas", "what is kratom", "does kratom cause liver damage",
+                            "is kratom approved by the fda", "what are kratom withdrawal symptoms"],
+    ("advice", "amount"): ["how many grams should i take", "how much kratom should i take for pain",
+                           "how many capsules do i need", "what amount of powder should i use"],
+    ("advice", "buy"): ["where can i buy kratom", "which shop sells kratom near me", "best vendor to order from",
+                        "where do i purchase 7-oh tablets"],
+    ("crisis", ""): ["my friend is not breathing", "i want to die tonight", "he will not wake up",
+                     "my toddler swallowed capsules"],
+    ("off_topic", ""): ["what is the capital of france", "how do i bake bread", "python list comprehension help",
+                        "who won the football game"],
+}
+
+
+def _inputs(texts: list[str]) -> list[PolicyInput]:
+    vectors = FakeEmbedder().encode(texts)
+    return [PolicyInput(t, "", "en", (0.0,) * N_FLOOR, v, None) for t, v in zip(texts, vectors)]
+
+
+@pytest.fixture(scope="module")
+def trained():
+    texts, labels, reasons = [], [], []
+    for (label, reason), group in EXAMPLES.items():
+        texts += group
+        labels += [label] * len(group)
+        reasons += [reason] * len(group)
+    featurizer = Featurizer(SETTINGS, FakeEmbedder.dim)
+    features = featurizer.transform(_inputs(texts))
+    return featurizer, features, labels, reasons, train(features, labels, reasons, SETTINGS, "hash-1")
+
+
+def test_features_have_the_declared_width(trained):
+    featurizer, features, *_ = trained
+    assert features.shape == (sum(len(g) for g in EXAMPLES.values()), featurizer.width)
+    assert featurizer.width == 2 * FakeEmbedder.dim + 1 + N_FLOOR + 2 ** SETTINGS.hash_bits
+
+
+def test_model_learns_the_training_labels_and_reasons(trained):
+    _, features, labels, reasons, model = trained
+    probabilities = model.label_probabilities(features)
+    assert probabilities.shape == (len(labels), len(LABELS))
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    predicted = [LABELS[i] for i in probabilities.argmax(axis=1)]
+    assert predicted == labels
+    for row, reason in enumerate(reasons):
+        if reason:
+            assert model.reason(features[row]) == reason
+
+
+def test_training_is_deterministic(trained):
+    _, features, labels, reasons, model = trained
+    again = train(features, labels, reasons, SETTINGS, "hash-1")
+    assert np.array_equal(model.label_coef, again.label_coef)
+    assert np.array_equal(model.reason_coef, again.reason_coef)
+
+
+def test_save_load_round_trip_gives_identical_probabilities(trained, tmp_path):
+    featurizer, features, _, _, model = trained
+    model.save(tmp_path)
+    loaded = PolicyModel.load(tmp_path)
+    assert loaded.data_hash == "hash-1"
+    fresh = featurizer.transform(_inputs(["how much kratom should i take", "is kratom legal", "hello there"]))
+    # stored as float32: the trained model and the loaded one agree to float32 precision ...
+    assert np.allclose(model.label_probabilities(fresh), loaded.label_probabilities(fresh), atol=1e-5)
+    assert [model.reason(fresh[i]) for i in range(3)] == [loaded.reason(fresh[i]) for i in range(3)]
+    # ... and what is loaded is exactly what is served after another save and load
+    (tmp_path / "again").mkdir()
+    loaded.save(tmp_path / "again")
+    reloaded = PolicyModel.load(tmp_path / "again")
+    assert np.array_equal(loaded.label_probabilities(fresh), reloaded.label_probabilities(fresh))
+    assert np.array_equal(loaded.label_probabilities(features), reloaded.label_probabilities(features))
+
+
+def test_a_label_without_training_rows_is_never_predicted(tmp_path):
+    texts = EXAMPLES[("informational", "")] + EXAMPLES[("advice", "amount")] + EXAMPLES[("advice", "buy")]
+    labels = ["informational"] * 5 + ["advice"] * 8
+    reasons = [""] * 5 + ["amount"] * 4 + ["buy"] * 4
+    features = Featurizer(SETTINGS, FakeEmbedder.dim).transform(_inputs(texts))
+    model = train(features, labels, reasons, SETTINGS, "two-labels")
+    p = model.label_probabilities(features)
+    assert p[:, LABELS.index("crisis")].max() < 1e-6 and p[:, LABELS.index("off_topic")].max() < 1e-6
+    assert model.reason_intercept[REASONS.index("taper")] < -10
+
+
+def test_a_model_for_other_labels_is_refused(trained, tmp_path):
+    model = trained[-1]
+    model.save(tmp_path)
+    with np.load(tmp_path / "policy_model.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    meta["labels"] = ["informational", "advice"]
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "policy_model.npz", **arrays)
+    with pytest.raises(ValueError, match="other labels"):
+        PolicyModel.load(tmp_path)
