@@ -1,6 +1,8 @@
 """Broken indexes and corpora: detected at load (or rebuilt), never served, never overwriting a good index.
 
 Everything here uses the fake embedder and temporary folders; the project's own index is not touched.
+The policy model is trained on a small set with small settings (`training_items.small_policy`), so that
+the many rebuilds stay fast; the engine's load, staleness checks and rebuilds run unchanged.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from bot.answer import Engine
 from bot.contract import validate_reply
 from bot.corpus import CorpusError, load_corpus
 from bot.index import StaleIndexError, build_index, load_index
-from bot.policy import Policy
 from bot.validate import validate_corpus
 from support import PROJECT, TINY_PASSAGES, FakeEmbedder, write_corpus
+from training_items import TRAIN_ITEMS, small_policy
 
-INDEX_FILES = ["manifest.json", "passages.faiss", "sentences.npy", "sentences.json", "exemplars.npy",
+INDEX_FILES = ["manifest.json", "passages.faiss", "questions.npy", "sentences.npy", "sentences.json", "policy_model.npz",
                "bm25/params.index.json", "bm25/vocab.index.json", "bm25/data.csc.index.npy",
                "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy"]
 RUN_BUILD = "Run `kratom-qa build` to rebuild it."
@@ -71,9 +73,15 @@ class ExplodingEmbedder(FakeEmbedder):
         return super().encode(texts, progress)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _small_policy():
+    with small_policy():
+        yield
+
+
 @pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    """A tiny corpus and its index (fake embedder, the real policy data), built once per module."""
+def template(tmp_path_factory, _small_policy):
+    """A tiny corpus and its index (fake embedder, the small policy set), built once per module."""
     folder = tmp_path_factory.mktemp("faults-template")
     corpus_dir = write_corpus(folder / "corpus")
     Engine.load(corpus_dir, folder / "index", FakeEmbedder(), auto_build=True)
@@ -137,9 +145,7 @@ def test_broken_embedding_cache_only_costs_re_embedding(built, fault):
     fault(index_dir / "cache.npz") if (index_dir / "cache.npz").exists() else None
     _load(corpus_dir, index_dir)  # the cache is not needed to serve
     embedder = FakeEmbedder()
-    policy = Policy()
-    report = build_index(load_corpus(corpus_dir), embedder, index_dir, policy.exemplar_texts,
-                         policy.exemplar_hash, progress=False)
+    report = build_index(load_corpus(corpus_dir), embedder, index_dir, progress=False, train_items=TRAIN_ITEMS)
     assert report.passages == 3
     _load(corpus_dir, index_dir)
 
@@ -169,7 +175,8 @@ def test_manifest_naming_another_model_is_detected(built):
 @pytest.mark.parametrize("field, value, expected", [
     ("format_version", 1, "another version of kratom-qa"),
     ("dim", 7, "another model"),
-    ("exemplar_hash", "0" * 64, "older than the policy data"),
+    ("policy_hash", "0" * 64, "older than the policy data"),
+    ("n_questions", 2, "do not match"),
     ("n_sentences", 1, "do not match"),
     ("passage_ids", ["only-one"], "do not match"),
 ])
@@ -180,6 +187,25 @@ def test_manifest_inconsistencies_are_detected(built, field, value, expected):
     (index_dir / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(StaleIndexError, match=expected):
         _load(corpus_dir, index_dir)
+
+
+def test_index_trained_on_other_policy_data_is_detected_then_rebuilt(built):
+    from bot.policy.training import source_hash
+
+    corpus_dir, index_dir = built
+    with pytest.raises(StaleIndexError, match="older than the policy data") as caught:
+        load_index(index_dir, load_corpus(corpus_dir), FakeEmbedder(), source_hash())  # the project's bank
+    assert RUN_BUILD in str(caught.value)
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    manifest["policy_hash"] = "0" * 64
+    (index_dir / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(StaleIndexError, match="older than the policy data"):
+        _load(corpus_dir, index_dir)
+    embedder = FakeEmbedder()
+    engine = _load(corpus_dir, index_dir, embedder, auto_build=True)
+    validate_reply(engine.ask("Is kratom approved by the FDA?"))
+    assert json.loads((index_dir / "manifest.json").read_text())["policy_hash"] == "custom"
+    _load(corpus_dir, index_dir)  # the rebuilt index is current
 
 
 def test_index_older_than_the_corpus_is_detected_then_rebuilt_incrementally(built):
@@ -201,7 +227,14 @@ def test_new_and_removed_passages_make_the_index_stale(built, tmp_path):
     passages = dict(TINY_PASSAGES)
     passages.pop("federal-law")
     (corpus_dir / "passages" / "federal-law.yaml").unlink()
+    write_corpus(corpus_dir, passages)  # its questions go with it
     with pytest.raises(StaleIndexError, match="older than the corpus"):
+        _load(corpus_dir, index_dir)
+    added = dict(TINY_PASSAGES)
+    added["federal-law"] = added["federal-law"].replace("dea-withdrew-2016-notice", "dea-withdrew-2016-notice-copy")
+    added["federal-law"] = TINY_PASSAGES["federal-law"] + added["federal-law"].replace("- id:", "\n- id:", 1)
+    write_corpus(corpus_dir, added)
+    with pytest.raises(StaleIndexError, match="older than the corpus.*dea-withdrew-2016-notice-copy"):
         _load(corpus_dir, index_dir)
 
 
@@ -249,9 +282,7 @@ def test_failed_build_never_overwrites_the_last_good_index(built, error):
 def test_build_failing_after_some_embedding_keeps_the_old_index(tmp_path):
     corpus_dir = write_corpus(tmp_path / "corpus")
     index_dir = tmp_path / "index"
-    policy = Policy()
-    build_index(load_corpus(corpus_dir), FakeEmbedder(), index_dir, policy.exemplar_texts, policy.exemplar_hash,
-                progress=False)
+    build_index(load_corpus(corpus_dir), FakeEmbedder(), index_dir, progress=False, train_items=TRAIN_ITEMS)
     before = _snapshot(index_dir)
 
     class FailsWhileWriting(FakeEmbedder):
@@ -269,8 +300,7 @@ def test_build_failing_after_some_embedding_keeps_the_old_index(tmp_path):
     index_module.faiss.write_index = crash
     try:
         with pytest.raises(OSError, match="No space left"):
-            build_index(corpus, FailsWhileWriting(), index_dir, policy.exemplar_texts, policy.exemplar_hash,
-                        progress=False)
+            build_index(corpus, FailsWhileWriting(), index_dir, progress=False, train_items=TRAIN_ITEMS)
     finally:
         index_module.faiss.write_index = original_write
     assert _snapshot(index_dir) == before

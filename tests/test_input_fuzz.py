@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.contract import validate_reply
-from bot.normalize import MAX_QUESTION_CHARS
+from bot.normalize import MAX_QUESTION_CHARS, clean_question
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 SLOW = settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
@@ -53,10 +53,11 @@ def check(reply: dict) -> dict:
     return reply
 
 
-def assert_truncation_said(reply: dict) -> None:
-    message = reply["message"]
-    assert f"longer than {MAX_QUESTION_CHARS} characters" in message
-    assert f"only the first {MAX_QUESTION_CHARS} were read" in message
+def assert_too_long_said(reply: dict) -> None:
+    assert reply["kind"] == "no_answer" and reply["citations"] == []
+    assert reply["message"].startswith(f"Your message is longer than {MAX_QUESTION_CHARS:,} characters")
+    assert {r["name"] for r in reply["resources"]} == {
+        "Emergency services (911)", "Poison Help", "988 Suicide & Crisis Lifeline"}
 
 
 @FAST
@@ -81,17 +82,26 @@ def test_non_text_input_gives_a_valid_reply(fake_engine, question):
 def test_long_input_is_capped_and_the_message_says_so(fake_engine, head, fill, size):
     question = (head + fill * size)[:size]
     reply = check(fake_engine.ask(question))
-    if len(" ".join(question.split())) > 2 * MAX_QUESTION_CHARS and any(ch.isalnum() for ch in fill):
-        assert_truncation_said(reply)
+    cleaned = clean_question(question)
+    if cleaned.too_long and any(ch.isalnum() for ch in cleaned.text):
+        assert_too_long_said(reply)
+    elif not cleaned.too_long:
+        assert "longer than" not in reply["message"]
 
 
-def test_a_100_kb_question_is_truncated_politely(fake_engine):
+def test_a_100_kb_question_gets_the_too_long_reply(fake_engine):
     question = "Is kratom legal in Ohio? " + "Please tell me more about kratom laws. " * 2700
     assert len(question) > 100_000
     reply = check(fake_engine.ask(question))
-    assert len(reply["question"]) <= MAX_QUESTION_CHARS
+    assert len(reply["question"]) == MAX_QUESTION_CHARS
     assert reply["question"].startswith("Is kratom legal in Ohio?")
-    assert_truncation_said(reply)
+    assert_too_long_said(reply)
+
+
+def test_a_100_kb_question_with_a_crisis_at_the_end_gets_the_crisis_reply(fake_engine):
+    question = "Is kratom legal in Ohio? " + "Please tell me more about kratom laws. " * 2700 + "I want to kill myself."
+    reply = check(fake_engine.ask(question))
+    assert reply["kind"] == "crisis"
 
 
 def test_a_100_kb_question_of_nothing_usable_gets_the_empty_reply(fake_engine):
@@ -153,7 +163,7 @@ def test_real_engine_any_history(real_engine, question, history):
 @pytest.mark.integration
 def test_real_engine_100_kb(real_engine):
     reply = check(real_engine.ask("What is kratom? " + "\u200f😀<b>x</b>\x00 " * 12_000))
-    assert_truncation_said(reply)
+    assert_too_long_said(reply)
 
 
 class _ForgetfulCache(dict):
@@ -165,9 +175,8 @@ class _ForgetfulCache(dict):
 
 
 def test_spelling_cache_cleared_by_another_thread_does_not_break_a_question(fake_engine):
-    spell = getattr(fake_engine, "spell", None)
-    if spell is None or not hasattr(spell, "_cache"):
-        pytest.skip("the engine has no spelling cache")
+    spell = fake_engine.preparer.spell
+    assert spell is not None and isinstance(spell._cache, dict)
     saved = spell._cache
     spell._cache = _ForgetfulCache()
     try:

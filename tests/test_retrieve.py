@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from bot.corpus import load_corpus
 from bot.index import build_index, load_index
-from bot.retrieve import Retriever, best_sentence
+from bot.retrieve import Retriever, best_sentence, reciprocal_rank_fusion
+from support import FakeEmbedder, TINY_QUESTIONS, write_corpus
+from training_items import TRAIN_ITEMS, small_policy
 
 
-def _index(tiny_corpus_dir, tmp_path, embedder):
-    corpus = load_corpus(tiny_corpus_dir)
-    build_index(corpus, embedder, tmp_path / "index", [], "", progress=False)
-    return load_index(tmp_path / "index", corpus, embedder, "")
+@pytest.fixture(scope="module")
+def tiny_index(tmp_path_factory):
+    """The tiny corpus indexed once (fake embedder, small policy training set)."""
+    folder = tmp_path_factory.mktemp("retrieve")
+    corpus = load_corpus(write_corpus(folder / "corpus"))
+    embedder = FakeEmbedder()
+    with small_policy():
+        build_index(corpus, embedder, folder / "index", progress=False, train_items=TRAIN_ITEMS)
+    return load_index(folder / "index", corpus, embedder, policy_hash=None)
 
 
-def test_each_mode_ranks_the_matching_passage_first(tiny_corpus_dir, tmp_path, fake_embedder):
-    index = _index(tiny_corpus_dir, tmp_path, fake_embedder)
+def test_each_mode_ranks_the_matching_passage_first(tiny_index, fake_embedder):
+    index = tiny_index
     retriever = Retriever(index)
     question = "did the DEA withdraw its notice to schedule kratom"
     vector = fake_embedder.encode([question])[0]
@@ -25,17 +35,38 @@ def test_each_mode_ranks_the_matching_passage_first(tiny_corpus_dir, tmp_path, f
     assert [h.fused for h in hybrid] == sorted((h.fused for h in hybrid), reverse=True)
 
 
-def test_allowed_rows_restrict_results(tiny_corpus_dir, tmp_path, fake_embedder):
-    index = _index(tiny_corpus_dir, tmp_path, fake_embedder)
+def test_allowed_rows_restrict_results(tiny_index, fake_embedder):
+    index = tiny_index
     vector = fake_embedder.encode(["dea schedule"])[0]
     hits = Retriever(index).search(vector, "dea schedule", k=3, allowed_rows=[0])
     assert [h.row for h in hits] == [0]
 
 
-def test_highlight_is_the_closest_sentence_of_the_passage(tiny_corpus_dir, tmp_path, fake_embedder):
-    index = _index(tiny_corpus_dir, tmp_path, fake_embedder)
+def test_highlight_is_the_closest_sentence_of_the_passage(tiny_index, fake_embedder):
+    index = tiny_index
     row = index.passage_ids.index("dea-withdrew-2016-notice")
     question = "check the current federal and state law"
     sentence, score = best_sentence(index, row, fake_embedder.encode([question])[0])
     assert sentence == "Laws change, so check the current federal and state law."
     assert score > 0.5
+
+
+def test_a_passage_scores_as_high_as_the_best_of_its_questions(tiny_index, fake_embedder):
+    retriever = Retriever(tiny_index)
+    row = tiny_index.passage_ids.index("kratom-not-fda-approved")
+    question = "can doctors prescribe kratom"
+    assert question in TINY_QUESTIONS["kratom-not-fda-approved"]
+    vector = fake_embedder.encode([question])[0]
+    own = float(tiny_index.passage_vector(row) @ vector)
+    ranking = dict(retriever.dense_ranking(vector))
+    assert own < 0.9 and ranking[row] == pytest.approx(1.0, abs=1e-5)  # the question itself, not the passage
+    rows, best = retriever.question_scores(vector)
+    assert sorted(rows.tolist()) == list(range(len(tiny_index.passage_ids)))
+    assert best[rows.tolist().index(row)] == pytest.approx(1.0, abs=1e-5)
+    assert retriever.search(vector, question, k=1)[0].passage_id == "kratom-not-fda-approved"
+
+
+def test_reciprocal_rank_fusion_weights_ranks_and_skips_unranked():
+    fused = reciprocal_rank_fusion([np.array([1, 2, 0]), np.array([0, 1, 2])], [1.0, 0.5], 10)
+    assert fused == pytest.approx([1 / 11, 1 / 12 + 0.5 / 11, 0.5 / 12])
+    assert reciprocal_rank_fusion([], [], 10).shape == (0,)

@@ -1,0 +1,37 @@
+"""Building data and measuring data never mix (issue 9 item 8, issue 10 item 6).
+
+No evaluation text (policy dev/test writers, retrieval tune/test, XSTest) may stand in the data the
+bot is built from (policy training writers, per-passage questions, answerability training set, rule,
+slang and expansion literals): equal after normalising, or word-set Jaccard >= 0.8. A writer belongs
+to one split only.
+"""
+
+from __future__ import annotations
+
+from bot.leakguard import Leak, building_texts, evaluation_texts, find_leaks, normalise
+from bot.policy.bank import SPLITS, split_dir
+
+
+def test_no_evaluation_text_in_building_data():
+    leaks = find_leaks(evaluation_texts(), building_texts())
+    shown = "\n".join(f"{l.eval_source} ~ {l.build_source} ({l.jaccard}): {l.eval_text[:80]!r}" for l in leaks[:20])
+    assert not leaks, f"{len(leaks)} evaluation texts stand in building data (run scripts/decontaminate.py):\n{shown}"
+
+
+def test_the_guard_catches_copies_and_near_copies():
+    evaluation = [("How much kratom should I take for back pain?", "eval:1"), ("is kratom legal in ohio", "eval:2")]
+    building = [("how much KRATOM should i take for back pain", "train:1"),      # exact after normalising
+                ("is kratom legal in ohio now", "train:2"),                       # Jaccard 4/5 = 0.8
+                ("is kratom legal in the state of ohio today", "train:3")]        # Jaccard 4/9: no leak
+    leaks = find_leaks(evaluation, building)
+    assert {(l.eval_source, l.build_source) for l in leaks} == {("eval:1", "train:1"), ("eval:2", "train:2")}
+    assert all(isinstance(l, Leak) for l in leaks)
+    assert normalise("  Is 7-OH   legal?! ") == "is 7 oh legal"
+
+
+def test_every_split_has_writers_and_no_writer_is_in_two_splits():
+    writers = {split: {p.stem for p in split_dir(split).glob("*.jsonl")} for split in SPLITS}
+    assert all(writers.values()), writers
+    assert not (writers["train"] & writers["dev"]) and not (writers["train"] & writers["test"])
+    assert not (writers["dev"] & writers["test"])
+    assert len(set().union(*writers.values())) >= 6
