@@ -16,7 +16,7 @@ QUESTION = "is kratom legal in indiana SECRET-QUESTION-TEXT"
 def test_stored_line_has_exactly_the_fields_and_no_question_text(tmp_path):
     path = tmp_path / "var" / "feedback.jsonl"
     when = datetime(2026, 11, 25, 14, 30, tzinfo=timezone.utc)
-    record = feedback.record_feedback("answer", ["indiana-kratom-law", "us-states-kratom-bans-overview"], "up",
+    record = feedback.record_feedback("answer", ["arkansas-kratom-law", "us-states-kratom-bans-overview"], "up",
                                       path=path, now=when)
     lines = path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1
@@ -24,7 +24,7 @@ def test_stored_line_has_exactly_the_fields_and_no_question_text(tmp_path):
     assert stored == record
     assert set(stored) == set(feedback.FIELDS) == {"timestamp", "kind", "passage_ids", "rating"}
     assert stored == {"timestamp": "2026-11-25T14:30:00+00:00", "kind": "answer",
-                      "passage_ids": ["indiana-kratom-law", "us-states-kratom-bans-overview"], "rating": "up"}
+                      "passage_ids": ["arkansas-kratom-law", "us-states-kratom-bans-overview"], "rating": "up"}
     assert "SECRET" not in path.read_text() and "indiana SECRET" not in lines[0]
 
 

@@ -20,10 +20,11 @@ from markdown_it import MarkdownIt
 from bot import render
 from bot.contract import make_reply, validate_reply
 from bot.dosecheck import find_dose_content
-from bot.policy import load_messages, load_resources
+from bot.normalize import MAX_QUESTION_CHARS
+from bot.policy import default_config, load_resources
 
 MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-MESSAGES = load_messages()
+MESSAGES = default_config().messages.model_dump()  # plain dicts: message, resources (refusal: reasons, topics)
 RESOURCES = load_resources()
 
 XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
@@ -45,9 +46,9 @@ def resources(*ids: str) -> list[dict]:
             for i in ids]
 
 
-def canned(kind: str, key: str, reason: str = "") -> dict:
+def canned(kind: str, key: str, **fields: str) -> dict:
     entry = MESSAGES[key]
-    message = entry["message"].format(reason=reason) if reason else entry["message"]
+    message = entry["message"].format(**fields) if fields else entry["message"]
     return make_reply("q", kind, message.strip(), resources=resources(*entry.get("resources", [])))
 
 
@@ -78,7 +79,7 @@ SAFE_PASSAGE = citation(
 
 
 def refusal(reason: str = "amount") -> dict:
-    reply = canned("refusal", "refusal", MESSAGES["refusal"]["reasons"][reason])
+    reply = canned("refusal", "refusal", reason=MESSAGES["refusal"]["reasons"][reason])
     reply["citations"] = [SAFE_PASSAGE]
     return reply
 
@@ -91,6 +92,8 @@ ALL_REPLIES = {
     "no_answer": canned("no_answer", "no_answer"),
     "empty": canned("no_answer", "empty"),
     "non_english": canned("no_answer", "non_english"),
+    "no_answer_place": canned("no_answer", "no_answer_place", place="Indiana"),
+    "too_long": canned("no_answer", "too_long", limit=f"{MAX_QUESTION_CHARS:,}"),
 }
 
 
@@ -162,11 +165,22 @@ def test_at_most_three_cards_and_null_as_of_and_date_formats():
     assert render.format_date("2025-08") == "Aug 2025"
 
 
-def test_answer_message_such_as_truncation_notice_is_shown_first():
+def test_answer_message_is_shown_first():
     reply = answer()
-    reply["message"] = MESSAGES["truncated"].format(limit=1000).strip()
+    reply["message"] = "A note shown before the passages."
     text = visible(render.render_reply(reply))
-    assert text.startswith("Your message was longer than 1000 characters")
+    assert text.startswith("A note shown before the passages.")
+    assert text.index("A note") < text.index("Is kratom legal in Indiana?")
+
+
+def test_too_long_notice_is_shown_first_with_911_poison_help_and_988():
+    out = render.render_reply(ALL_REPLIES["too_long"])
+    text = visible(out)
+    assert text.startswith("Your message is longer than 20,000 characters")
+    for number in ("911", "1-800-222-1222", "988"):
+        assert number in text
+    rendered = to_html(out)
+    assert 'href="tel:911"' in rendered and 'href="tel:+18002221222"' in rendered and 'href="tel:988"' in rendered
 
 
 # --------------------------------------------------------------------------- crisis and refusal

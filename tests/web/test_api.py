@@ -52,7 +52,7 @@ def test_answer_is_what_the_cli_prints(client):
     printed = subprocess.run([sys.executable, "-m", "bot.cli", "ask", "--json", question], cwd=PROJECT,
                              capture_output=True, text=True, timeout=300, check=True).stdout
     assert reply == json.loads(printed)
-    assert reply["citations"][0]["passage_id"] == "indiana-kratom-law"
+    assert reply["citations"][0]["passage_id"] == "arkansas-kratom-law"  # indiana-kratom-law was merged into it
     assert reply["citations"][0]["sources"][0]["url"].startswith("https://")
 
 
@@ -61,7 +61,7 @@ def test_history_makes_follow_ups_work(client):
     follow_up = client.predict("and in Indiana?", history, api_name="/ask")
     validate_reply(follow_up)
     assert follow_up["kind"] == "answer"
-    assert "indiana-kratom-law" in [c["passage_id"] for c in follow_up["citations"]]
+    assert "arkansas-kratom-law" in [c["passage_id"] for c in follow_up["citations"]]
     # the earlier question really is used: a bare "and in Texas?" has nothing to lean on
     alone = client.predict("and in Texas?", api_name="/ask")
     with_context = client.predict("and in Texas?", ["Is kratom legal in Indiana?"], api_name="/ask")
