@@ -36,10 +36,10 @@ def run() -> str:
     from bot.corpus import load_corpus
     from bot.embed import default_embedder
     from bot.index import build_index, load_index
-    from bot.policy import Policy
+    from bot.policy.training import source_hash
 
     embedder = default_embedder()
-    policy = Policy()
+    policy_hash = source_hash()
     with tempfile.TemporaryDirectory(prefix="kqa-bench-build-") as tmp:
         corpus_dir, index_dir = Path(tmp) / "corpus", Path(tmp) / "index"
         shutil.copytree(PROJECT / "corpus", corpus_dir)
@@ -47,19 +47,19 @@ def run() -> str:
         embedder.encode(["warm up"])
 
         t = time.perf_counter()
-        full = build_index(corpus, embedder, index_dir, policy.exemplar_texts, policy.exemplar_hash, progress=False)
+        full = build_index(corpus, embedder, index_dir, progress=False)
         full_s = time.perf_counter() - t
 
         t = time.perf_counter()
-        same = build_index(corpus, embedder, index_dir, policy.exemplar_texts, policy.exemplar_hash, progress=False)
+        same = build_index(corpus, embedder, index_dir, progress=False)
         same_s = time.perf_counter() - t
 
         edited_file = edit_one_passage(corpus_dir)
         corpus = load_corpus(corpus_dir)
         t = time.perf_counter()
-        one = build_index(corpus, embedder, index_dir, policy.exemplar_texts, policy.exemplar_hash, progress=False)
+        one = build_index(corpus, embedder, index_dir, progress=False)
         one_s = time.perf_counter() - t
-        load_index(index_dir, corpus, embedder, policy.exemplar_hash)  # the rebuilt index is current
+        load_index(index_dir, corpus, embedder, policy_hash)  # the rebuilt index is current
 
         edit_one_passage(corpus_dir)  # a second edit, rebuilt by the CLI in a fresh process
         env = dict(os.environ, KRATOM_QA_CORPUS=str(corpus_dir), KRATOM_QA_INDEX=str(index_dir))

@@ -48,12 +48,13 @@ from bot import paths
 from bot.corpus import load_corpus
 from bot.embed import default_embedder
 from bot.index import load_index
-from bot.policy import Policy
+from bot.policy.config import default_config
+from bot.policy.training import source_hash
 t = time.perf_counter(); corpus = load_corpus(paths.corpus_dir()); T["load_corpus"] = time.perf_counter() - t
-t = time.perf_counter(); policy = Policy(); T["Policy()"] = time.perf_counter() - t
+t = time.perf_counter(); config = default_config(); policy_hash = source_hash(); T["policy config + data hash"] = time.perf_counter() - t
 t = time.perf_counter(); embedder = default_embedder(); T["model (import sentence_transformers + load)"] = time.perf_counter() - t
-t = time.perf_counter(); index = load_index(paths.index_dir(), corpus, embedder, policy.exemplar_hash); T["load_index"] = time.perf_counter() - t
-t = time.perf_counter(); engine = Engine(corpus, index, embedder, policy); T["Engine(...) init"] = time.perf_counter() - t
+t = time.perf_counter(); index = load_index(paths.index_dir(), corpus, embedder, policy_hash); T["load_index"] = time.perf_counter() - t
+t = time.perf_counter(); engine = Engine(corpus, index, embedder, config); T["Engine(...) init"] = time.perf_counter() - t
 t = time.perf_counter(); engine.ask("Is kratom legal in Ohio?"); T["first ask"] = time.perf_counter() - t
 print(json.dumps(T), flush=True)
 """

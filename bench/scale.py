@@ -5,7 +5,9 @@ corpus sentences (60% from one "base" passage, the rest from random passages), t
 base passage with a number; it takes the base's topic, sources and evidence. Its vector is not
 embedded (100k passages at ~55/s would take half an hour): it is the normalised mean of the real
 embeddings of its sentences plus Gaussian noise (norm 0.4, i.e. cosine ~0.93 to that mean), so
-vectors cluster around real ones. Sentences and exemplars keep their real embeddings; questions are
+vectors cluster around real ones. Sentences and the real passages' questions keep their real
+embeddings, and the policy's training messages their vectors from the project index's embedding cache
+(so the build trains the policy model as usual without re-embedding the bank); questions asked are
 embedded by the real model. The index is built by `bot.index.build_index` (so the HNSW switch at
 >= 50,000 passages and BM25 are the real ones) through a look-up embedder that returns these vectors.
 
@@ -42,19 +44,29 @@ NOISE = 0.4
 
 
 class LookupEmbedder:
-    """Returns prepared vectors for known texts; anything else goes to the real model (counted)."""
+    """Returns prepared vectors for known texts (by text, or by the index cache's content hash);
+    anything else goes to the real model (counted)."""
 
-    def __init__(self, real, table: dict[str, np.ndarray]) -> None:
-        self.real, self.table = real, table
+    def __init__(self, real, table: dict[str, np.ndarray], cache: dict[str, np.ndarray] | None = None) -> None:
+        self.real, self.table, self.cache = real, table, cache or {}
         self.name, self.dim = real.name, real.dim
         self.misses = 0
 
+    def _known(self, text: str) -> np.ndarray | None:
+        from bot.corpus import content_hash
+
+        found = self.table.get(text)
+        return found if found is not None else self.cache.get(content_hash(self.name, text))
+
     def encode(self, texts, progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), np.float32)
-        missing = [i for i, t in enumerate(texts) if t not in self.table]
+        missing = []
         for i, t in enumerate(texts):
-            if t in self.table:
-                out[i] = self.table[t]
+            vector = self._known(t)
+            if vector is None:
+                missing.append(i)
+            else:
+                out[i] = vector
         if missing:
             self.misses += len(missing)
             out[missing] = self.real.encode([texts[i] for i in missing])
@@ -78,7 +90,8 @@ def synthetic_corpus(engine, n_total: int, seed: int = 7):
         table[passage_document(passage)] = index.passage_vector(row)
     for text, vector in zip(index.sentences, index.sentence_vectors):
         table[text] = vector
-    for text, vector in zip(engine.policy.exemplar_texts, index.exemplar_vectors):
+    questions = [q for passage in real for q in passage.questions]  # the order `build_index` stores them in
+    for text, vector in zip(questions, index.question_vectors):
         table[text] = vector
 
     passages = list(real)
@@ -110,11 +123,16 @@ class _timed_init_steps:
         import bot.answer as answer
         self.seconds: dict[str, float] = defaultdict(float)
         self.undo = []
+        import bot.query as query
         targets = [(answer.Engine, "_rows_by_refusal_reason", "refusal-safe rows (dose regexes per passage)")]
-        if hasattr(answer, "SpellFixer"):
-            targets.append((answer.SpellFixer, "__init__", "SpellFixer vocabulary (all passages)"))
-        if hasattr(answer, "Jurisdictions"):
-            targets.append((answer.Jurisdictions, "named_in", "Jurisdictions.named_in (places of every passage)"))
+        for module in (query, answer):
+            if hasattr(module, "SpellFixer"):
+                targets.append((module.SpellFixer, "__init__", "SpellFixer vocabulary (all passages)"))
+                break
+        for module in (query, answer):
+            if hasattr(module, "Jurisdictions"):
+                targets.append((module.Jurisdictions, "named_in", "Jurisdictions.named_in (places of every passage)"))
+                break
         for owner, name, label in targets:
             original = getattr(owner, name)
 
@@ -163,8 +181,9 @@ def yaml_load_seconds(corpus, folder: Path) -> tuple[float, float]:
 
 def run(n_passages: int = 100_000, n_questions: int = 300, seed: int = 7) -> str:
     from bot.answer import Engine
-    from bot.index import HNSW_THRESHOLD, build_index, load_index
-    from bot.policy import Policy
+    from bot import paths
+    from bot.index import HNSW_THRESHOLD, _load_cache, build_index, load_index
+    from bot.policy.training import source_hash
     from bot.retrieve import Retriever
 
     real_engine = Engine.load(auto_build=False)
@@ -172,8 +191,9 @@ def run(n_passages: int = 100_000, n_questions: int = 300, seed: int = 7) -> str
     t = time.perf_counter()
     corpus, table = synthetic_corpus(real_engine, n_passages, seed)
     gen_s = time.perf_counter() - t
-    lookup = LookupEmbedder(real_engine.embedder, table)
-    policy = Policy()
+    # The policy's training messages were embedded by the project's last build: reuse those vectors.
+    lookup = LookupEmbedder(real_engine.embedder, table, _load_cache(paths.index_dir(), real_engine.embedder.dim))
+    policy_hash = source_hash()
     keep = os.environ.get("BENCH_SCALE_DIR")  # a folder to keep the synthetic index in between runs
     tmp = tempfile.TemporaryDirectory(prefix="kqa-bench-scale-") if not keep else None
     work = Path(keep) if keep else Path(tmp.name)
@@ -181,17 +201,17 @@ def run(n_passages: int = 100_000, n_questions: int = 300, seed: int = 7) -> str
         _say('building the index')
         folder = work / "index"
         t = time.perf_counter()
-        report = build_index(corpus, lookup, folder, policy.exemplar_texts, policy.exemplar_hash, progress=False)
+        report = build_index(corpus, lookup, folder, progress=False)  # trains the policy model as a real build does
         build_s = time.perf_counter() - t
         del table, lookup
         gc.collect()
         _say('loading the index')
         t = time.perf_counter()
-        index = load_index(folder, corpus, real_engine.embedder, policy.exemplar_hash)
+        index = load_index(folder, corpus, real_engine.embedder, policy_hash)
         load_s = time.perf_counter() - t
         t = time.perf_counter()
         with _timed_init_steps() as init_steps:
-            big = Engine(corpus, index, real_engine.embedder, policy)
+            big = Engine(corpus, index, real_engine.embedder, real_engine.config)
         init_s = time.perf_counter() - t
         rss_big = rss_mib(os.getpid())
 
@@ -262,12 +282,11 @@ def run(n_passages: int = 100_000, n_questions: int = 300, seed: int = 7) -> str
 
         _say('bm25')
         # BM25 at this size.
-        from bot.answer import prepare_query
         from bot.normalize import tokenize
         bm_times, lex_times = [], []
         retriever = Retriever(index)
         for q, h in items:
-            text = prepare_query(q, h).search_text
+            text = big.prepare(q, h).search_text
             tokens = tokenize(text)
             if not tokens:
                 continue
@@ -279,7 +298,7 @@ def run(n_passages: int = 100_000, n_questions: int = 300, seed: int = 7) -> str
             lex_times.append(time.perf_counter() - t0)
         small_bm = []
         for q, h in items:
-            tokens = tokenize(prepare_query(q, h).search_text)
+            tokens = tokenize(real_engine.prepare(q, h).search_text)
             if tokens:
                 t0 = time.perf_counter()
                 real_engine.index.bm25.get_scores(tokens)
@@ -287,10 +306,10 @@ def run(n_passages: int = 100_000, n_questions: int = 300, seed: int = 7) -> str
 
         # The refusal path's restricted search (allowed rows) vs the plain top-k search.
         v = qvecs[0]
-        rows = big._refusal_rows["advice"]
+        rows = big._refusal_rows["amount"]
         restricted, plain = [], []
         for q, vec in zip([q for q, _ in items[:60]], qvecs[:60]):
-            text = prepare_query(q, None).search_text
+            text = big.prepare(q, None).search_text
             t0 = time.perf_counter()
             big.retriever.search(vec, text, k=3, allowed_rows=rows)
             restricted.append(time.perf_counter() - t0)

@@ -33,3 +33,15 @@ def test_distance_counts_transpositions_as_one():
 def test_fix_never_fails_and_keeps_non_letters(text):
     fixed = SpellFixer(VOCAB).fix(text)
     assert [c for c in fixed if not c.isascii() or not c.isalpha()] == [c for c in text if not c.isascii() or not c.isalpha()]
+
+
+def test_question_preparation_fixes_spelling_against_the_corpus_words():
+    from types import SimpleNamespace
+
+    from bot.query import preparer_for
+
+    preparer = preparer_for([SimpleNamespace(title="Withdrawal", text=VOCAB[0])], 500, 150, 2)
+    prepared = preparer.prepare("is kratom adictive in mississipi")
+    assert "addictive" in prepared.search_text and "mississippi" in prepared.search_text.lower()
+    assert "addictive" in prepared.message_text  # what is embedded for the policy and retrieval
+    assert prepared.text == prepared.readable == "is kratom adictive in mississipi"  # shown back as typed
