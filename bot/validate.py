@@ -71,6 +71,24 @@ def _later(a: str, b: str) -> bool:
     return a[:n] > b[:n]
 
 
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+def _month_year(as_of: str) -> str:
+    """`2026-11` or `2026-11-25` -> `November 2026`."""
+    return f"{_MONTHS[int(as_of[5:7]) - 1]} {as_of[:4]}"
+
+
+def _consulted_wording_missing(text: str, as_of: str) -> list[str]:
+    """What a `consulted` passage's text fails to say: that the page is undated, that it was consulted, and when."""
+    lowered = " ".join(text.split()).lower()
+    missing = [word for word in ("undated", "consulted") if word not in lowered]
+    if _month_year(as_of).lower() not in lowered:
+        missing.append(f"'{_month_year(as_of)}'")
+    return missing
+
+
 def _check_dates_and_grades(passage, corpus: Corpus) -> list[str]:
     """Source kinds back the grade; `as_of` follows the evidence; `checked` names what was checked."""
     messages = []
@@ -90,6 +108,12 @@ def _check_dates_and_grades(passage, corpus: Corpus) -> list[str]:
             messages.append("as_of_kind 'consulted' is for living pages: cite at least one undated (published: null) page")
         if passage.as_of and passage.reviewed and _later(passage.as_of, passage.reviewed):
             messages.append(f"consulted as_of {passage.as_of} is later than the check date {passage.reviewed}")
+        if passage.as_of and _DATE_RE.match(passage.as_of) and 1 <= int(passage.as_of[5:7]) <= 12:
+            missing = _consulted_wording_missing(passage.text, passage.as_of)
+            if missing:
+                messages.append("as_of_kind 'consulted' but the text does not say so: it must call the page undated "
+                                f"and say when it was consulted (missing: {', '.join(missing)}; e.g. \"as stated on "
+                                f"FDA's undated page, consulted {_month_year(passage.as_of)}\")")
     elif passage.as_of:
         dated = [s.published for s in cited if s.published]
         if not dated:

@@ -63,8 +63,8 @@ TINY_PASSAGES = {
   title: Is kratom approved by the FDA?
   text: >-
     No kratom product is approved by the U.S. Food and Drug Administration for any medical use, and
-    no medicine containing mitragynine or 7-hydroxymitragynine is approved either. The FDA says it
-    will keep warning the public against using kratom as a medical treatment until the science has
+    no medicine containing mitragynine or 7-hydroxymitragynine is approved either. As stated on FDA's
+    undated page, consulted November 2026, the FDA says it will keep warning the public against using kratom as a medical treatment until the science has
     been evaluated. Kratom products are nonetheless sold online and in shops across the country.
   sources: [fda-and-kratom]
   evidence: regulatory

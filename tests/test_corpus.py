@@ -192,6 +192,32 @@ def test_consulted_as_of_is_only_for_living_pages(tmp_path):
     assert any("as_of_kind must be one of" in p for p in problems), problems
 
 
+def test_consulted_passage_must_say_it_was_consulted(tmp_path):
+    passages = dict(TINY_PASSAGES)
+    wording = "As stated on FDA's\n    undated page, consulted November 2026, the FDA says"
+    assert wording in passages["about"]
+    # the fixture's consulted passage names the undated page and the month it was consulted: valid
+    assert _problems_with(tmp_path / "ok", passages) == []
+    # broken: the consultation statement is dropped
+    silent = passages["about"].replace(wording, "The FDA says", 1)
+    problems = _problems_with(tmp_path / "silent", {**passages, "about": silent})
+    assert any("about.yaml" in p and "kratom-not-fda-approved" in p and "does not say so" in p
+               and "undated" in p and "consulted" in p and "November 2026" in p for p in problems), problems
+    # broken: says it was consulted, but in another month than its as_of
+    wrong_month = passages["about"].replace("consulted November 2026", "consulted October 2026", 1)
+    problems = _problems_with(tmp_path / "month", {**passages, "about": wrong_month})
+    assert any("kratom-not-fda-approved" in p and "missing: 'November 2026'" in p for p in problems), problems
+    # an evidence-dated passage needs no such wording
+    assert not any("does not say so" in p for p in _problems_with(tmp_path / "evidence", passages))
+
+
+def test_every_consulted_project_passage_says_undated_and_consulted(project_corpus):
+    consulted = [p for p in project_corpus.passages if p.as_of_kind == "consulted"]
+    assert consulted
+    missing = [p.id for p in consulted if not ("undated" in p.text and "consulted" in p.text)]
+    assert missing == []
+
+
 def test_checked_record_names_cited_sources_and_a_date(tmp_path):
     passages = dict(TINY_PASSAGES)
     wrong = passages["about"].replace("    against: [fda-and-kratom]\n", "    against: [fr-81-fr-70652]\n", 1)
