@@ -24,11 +24,10 @@ from bot.policy.classify import Policy
 from bot.policy.config import PolicyConfig, default_config
 from bot.policy.training import source_hash
 from bot.query import PreparedQuestion, QuestionVectors, preparer_for, vectors_of
+from bot.answerability import CoverageTable, question_features
 from bot.retrieve import Hit, Retriever, best_sentence
 
 TOP_K = 3
-# Abstain when the best passage is less similar than this (calibrated: see `kratom-qa eval`).
-ABSTAIN_COSINE = 0.42
 # Show a second or third passage only when it is at least this similar.
 KEEP_COSINE = 0.38
 
@@ -65,6 +64,7 @@ class Engine:
         self.preparer = preparer_for(self.passages, s.windows.size, s.windows.overlap, s.context_turns)
         self.jurisdictions = self.preparer.places
         self._places = [self.jurisdictions.named_in(f"{p.title} {p.text}") for p in self.passages]
+        self._coverage = CoverageTable(self.passages)
 
     def prepare(self, question: object, history: Sequence[str] | None = None) -> PreparedQuestion:
         """Clean a question and make its search text (context, slang, spelling, expansions)."""
@@ -135,11 +135,6 @@ class Engine:
         return make_reply(prepared.text[:MAX_QUESTION_CHARS], kind, message.strip(),
                           resources=self._resources(entry.resources))
 
-    def _select(self, hits: list[Hit]) -> list[Hit]:
-        if not hits or hits[0].dense < ABSTAIN_COSINE:
-            return []
-        return [hits[0]] + [h for h in hits[1:] if h.dense >= KEEP_COSINE]
-
     def ask(self, question: object, history: Sequence[str] | None = None) -> dict:
         """Answer one question.
 
@@ -176,24 +171,22 @@ class Engine:
             return self._canned(prepared, "no_answer", "no_answer")
         return make_reply(prepared.text, "answer", "", [self._citation(h, vectors.search) for h in hits])
 
+    def answerability(self, query: PreparedQuestion, vector: np.ndarray) -> tuple[float, list[Hit], str]:
+        """P(a passage answers the question), the top passages, and a place no passage covers ("")."""
+        x, hits, place = question_features(self.retriever, self._coverage, self._places, self.jurisdictions,
+                                           query, vector)
+        return self.index.answerability.probability(x), hits, place
+
     def cited_hits(self, query: PreparedQuestion, vector: np.ndarray) -> tuple[list[Hit], str]:
         """Return the passages to cite, and the place the corpus does not cover ("" if none).
 
-        Empty hits mean abstain: nothing is similar enough, or the question asks about a place no
-        retrieved passage mentions.
+        Empty hits mean abstain: the answerability model says no passage answers, or the question
+        asks about a place no retrieved passage mentions.
         """
-        hits = self._select(self.retriever.search(vector, query.search_text, k=TOP_K))
-        place = self._uncovered_places(query, hits) if hits else ""
-        return ([] if place else hits), place
-
-    def _uncovered_places(self, query: PreparedQuestion, hits: list[Hit]) -> str:
-        """Name the places the question asks about that none of the passages mention ("" if none)."""
-        asked = self.jurisdictions.named_in(query.readable) or self.jurisdictions.named_in(query.search_text)
-        if not asked:
-            return ""
-        covered = set().union(*(self._places[h.row] for h in hits))
-        missing = [place for place in asked if place not in covered]
-        return " and ".join(sorted(missing)) if len(missing) == len(asked) else ""
+        probability, hits, place = self.answerability(query, vector)
+        if place or not hits or probability < self.index.answerability.threshold:
+            return [], place
+        return [hits[0]] + [h for h in hits[1:] if h.dense >= KEEP_COSINE], ""
 
     def _refusal(self, query: PreparedQuestion, vector: np.ndarray, reason: str) -> dict:
         refusal = self.messages.refusal

@@ -127,7 +127,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """Run the retrieval and policy evaluations; non-zero exit when a CI gate fails."""
     from bot.evaluate import run_evaluation
     started = time.perf_counter()
-    ok = run_evaluation(_engine(), part=args.part, gate=args.gate, out=sys.stdout, only=args.only)
+    ok = run_evaluation(_engine(), gate=args.gate, out=sys.stdout, only=args.only, show_errors=args.errors)
     print(f"\n(eval took {time.perf_counter() - started:.1f} s)")
     return 0 if ok else 1
 
@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--history", action="append", help="an earlier user question (repeatable, oldest first)")
     p.set_defaults(func=cmd_ask)
     p = sub.add_parser("eval", help="retrieval and policy evaluation")
-    p.add_argument("--part", choices=["tune", "holdout", "all"], default="all")
+    p.add_argument("--errors", action="store_true", help="list the tune/dev misses (never the test part's)")
     p.add_argument("--only", choices=["retrieval", "policy", "xstest"], default=None)
     p.add_argument("--gate", action="store_true", help="exit non-zero if a CI gate fails")
     p.set_defaults(func=cmd_eval)

@@ -29,12 +29,19 @@ import bm25s
 from bot.corpus import Corpus, Passage, content_hash
 from bot.embed import Embedder
 from bot.normalize import split_sentences, tokenize
+from bot.answerability import AnswerabilityModel, CoverageTable, question_features
+from bot.answerability import train as train_answer_model
+from bot.paths import PROJECT_ROOT
 from bot.policy.model import PolicyModel
+
+ANSWERABILITY_DATA = PROJECT_ROOT / "data" / "answerability" / "train.jsonl"
+# Share of answerable training questions the answerability threshold may abstain on (5-fold CV).
+ANSWERABLE_LOST = 0.03
 
 FORMAT_VERSION = 4
 HNSW_THRESHOLD = 50_000  # flat exact search below this many passages, HNSW above
 _FILES = ("manifest.json", "passages.faiss", "questions.npy", "sentences.npy", "sentences.json", "policy_model.npz",
-          "cache.npz")
+          "answerability.npz", "cache.npz")
 
 
 class StaleIndexError(Exception):
@@ -54,6 +61,7 @@ class SearchIndex:
     question_vectors: np.ndarray          # (n_questions, dim): the questions each passage answers
     question_owner: np.ndarray            # passage row of each question
     policy_model: "PolicyModel"
+    answerability: "AnswerabilityModel | None"
     manifest: dict
 
     def passage_vector(self, row: int) -> np.ndarray:
@@ -152,8 +160,26 @@ def _questions_of(passages: Sequence[Passage]) -> tuple[list[str], list[int]]:
     return questions, owners
 
 
+def train_answerability(index: "SearchIndex", passages: Sequence[Passage], preparer, embed,
+                        items: Sequence[dict] | None = None) -> AnswerabilityModel:
+    """Train the answerability model on data/answerability/train.jsonl (or `items`) against `index`."""
+    from bot.jurisdiction import Jurisdictions
+    from bot.retrieve import Retriever
+
+    if items is None:
+        path = ANSWERABILITY_DATA
+        items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    prepared = [preparer.prepare(item["q"]) for item in items]
+    vectors = embed([p.search_text for p in prepared])
+    retriever, table, places = Retriever(index), CoverageTable(passages), Jurisdictions()
+    passage_places = [places.named_in(f"{p.title} {p.text}") for p in passages]
+    x = np.stack([question_features(retriever, table, passage_places, places, p, v)[0]
+                  for p, v in zip(prepared, vectors)])
+    return train_answer_model(x, [bool(item.get("relevant")) for item in items], max_lost=ANSWERABLE_LOST)
+
+
 def build_index(corpus: Corpus, embedder: Embedder, folder: Path, progress: bool = True,
-                train_items: Sequence | None = None) -> BuildReport:
+                train_items: Sequence | None = None, answerable_items: Sequence[dict] | None = None) -> BuildReport:
     """Build the index for `corpus` into `folder`, re-embedding only changed text.
 
     Args:
@@ -162,6 +188,7 @@ def build_index(corpus: Corpus, embedder: Embedder, folder: Path, progress: bool
         folder: Where the index lives; replaced only when the new build is complete.
         progress: Show a progress bar while embedding.
         train_items: The policy's training messages (default: the bank's training writers).
+        answerable_items: Answerability training questions (default: data/answerability/train.jsonl).
 
     Returns:
         A report of what was embedded and reused.
@@ -197,19 +224,25 @@ def build_index(corpus: Corpus, embedder: Embedder, folder: Path, progress: bool
     preparer = preparer_for(passages, settings.windows.size, settings.windows.overlap, settings.context_turns)
     items = list(train_items) if train_items is not None else load_split("train")
     policy_model = train_policy(items, preparer, embed, config, embedder.dim)
+    dense = _dense_index(doc_vectors)
+    bm25 = bm25s.BM25()
+    bm25.index([tokenize(lexical_document(p)) for p in passages], show_progress=False)
+    index = SearchIndex([p.id for p in passages], dense, bm25, sent_vectors, np.asarray(owners, dtype=np.int64),
+                        sentences, question_vectors, np.asarray(question_owner, dtype=np.int64), policy_model,
+                        None, {})
+    answerability = train_answerability(index, passages, preparer, embed, answerable_items)
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-build-", dir=folder.parent))
     try:
-        faiss.write_index(_dense_index(doc_vectors), str(staging / "passages.faiss"))
+        faiss.write_index(dense, str(staging / "passages.faiss"))
         np.save(staging / "questions.npy", question_vectors)
         np.save(staging / "sentences.npy", sent_vectors)
         (staging / "sentences.json").write_text(json.dumps(
             {"owners": owners, "sentences": sentences, "question_owners": question_owner}))
         policy_model.save(staging)
-        retriever = bm25s.BM25()
-        retriever.index([tokenize(lexical_document(p)) for p in passages], show_progress=False)
-        retriever.save(str(staging / "bm25"), show_progress=False)
+        answerability.save(staging)
+        bm25.save(str(staging / "bm25"), show_progress=False)
         keys = sorted(used)
         np.savez(staging / "cache.npz", keys=np.array(keys), vectors=np.stack([cache[k] for k in keys]))
         manifest = {
@@ -218,7 +251,8 @@ def build_index(corpus: Corpus, embedder: Embedder, folder: Path, progress: bool
             "dim": embedder.dim,
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "corpus_hash": corpus.corpus_hash,
-            "policy_hash": policy_model.data_hash if train_items is None else "custom",
+            "policy_hash": policy_model.data_hash if train_items is None and answerable_items is None else "custom",
+            "answerability_threshold": answerability.threshold,
             "passage_ids": [p.id for p in passages],
             "passage_hashes": {p.id: p.content_hash for p in passages},
             "n_sentences": len(sentences),
@@ -307,6 +341,7 @@ def load_index(folder: Path, corpus: Corpus, embedder: Embedder, policy_hash: st
         meta = json.loads((folder / "sentences.json").read_text())
         question_vectors = np.load(folder / "questions.npy")
         policy_model = PolicyModel.load(folder)
+        answerability = AnswerabilityModel.load(folder)
         bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
     except Exception as exc:  # any unreadable or truncated file
         raise _fail(folder, f"has a missing or corrupt file ({type(exc).__name__}: {exc})") from exc
@@ -327,5 +362,6 @@ def load_index(folder: Path, corpus: Corpus, embedder: Embedder, policy_hash: st
         sentence_owner=np.asarray(meta["owners"], dtype=np.int64), sentences=list(meta["sentences"]),
         question_vectors=question_vectors.astype(np.float32),
         question_owner=np.asarray(meta["question_owners"], dtype=np.int64), policy_model=policy_model,
+        answerability=answerability,
         manifest=manifest,
     )

@@ -25,15 +25,16 @@ from bot.query import QuestionPreparer, vectors_of
 
 # Wrappers whose characters carry the disguise: a typo copy would break them.
 _NO_TYPOS = frozenset({"encoding", "spaced_letters", "homoglyphs", "long_preamble"})
-MODEL_VERSION = "policy-lr-3"
+MODEL_VERSION = "policy-lr-3+answerability-1"
 BOT = Path(__file__).resolve().parent.parent
 DATA = BOT / "policy" / "data"
 
 
 def source_hash() -> str:
-    """Hash of every file the model depends on: training writers, policy settings, rules, slang,
-    expansions, and the feature version. The index is stale when it changes."""
-    files = sorted(split_dir("train").glob("*.jsonl"))
+    """Hash of every file the trained models depend on: training writers, policy settings, rules,
+    slang, expansions, the answerability training set, and the feature version. The index is stale
+    when it changes."""
+    files = sorted(split_dir("train").glob("*.jsonl")) + sorted((BOT.parent / "data" / "answerability").glob("*.jsonl"))
     files += [DATA / "policy.yaml", DATA / "rules.yaml", BOT / "data" / "slang.yaml", BOT / "data" / "expansions.yaml"]
     return content_hash(MODEL_VERSION, *(f"{f.name}\x1f{f.read_text(encoding='utf-8')}" for f in files))
 

@@ -1,0 +1,152 @@
+"""Is there a passage that answers this question? A learned decision instead of a cosine threshold.
+
+Features of a question and its retrieved passages (`AnswerabilityFeatures.of`): the best passage's
+combined dense score, its own cosine and its best question's cosine, the margin to the second
+passage, the best BM25 score, whether BM25 and the dense ranking agree on the top passage, and how
+much of what the question names is covered by the top passages: its content words, its rare words
+(by document frequency), its numbers and years, and its places. A logistic regression (scikit-learn)
+is trained at build time on data/answerability/train.jsonl (answerable and unanswerable in-domain
+questions written by a writer who never saw the evaluation sets) and stored in the index.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from bot.normalize import tokenize
+
+FEATURE_NAMES = ("top_score", "top_passage_cosine", "top_question_cosine", "margin", "bm25_top",
+                 "bm25_agrees", "content_covered", "rare_covered", "numbers_covered", "place_missing",
+                 "n_content")
+_NUMBER_RE = re.compile(r"\b\d[\d,.]*\b")
+# Default probability below which the engine abstains; the index stores the one chosen at build.
+DEFAULT_THRESHOLD = 0.5
+
+
+class CoverageTable:
+    """Token sets of each passage (title, text, questions) and document frequencies."""
+
+    def __init__(self, passages: Sequence) -> None:
+        self.tokens = [set(tokenize(" ".join([p.title, p.text, *getattr(p, "questions", ())]))) for p in passages]
+        self.numbers = [set(_NUMBER_RE.findall(f"{p.title} {p.text}")) for p in passages]
+        df: dict[str, int] = {}
+        for tokens in self.tokens:
+            for token in tokens:
+                df[token] = df.get(token, 0) + 1
+        self.df = df
+        self.n = max(len(passages), 1)
+
+    def rare(self, token: str) -> bool:
+        """A token in at most 3% of passages, or in none."""
+        return self.df.get(token, 0) <= max(1, 0.03 * self.n)
+
+
+def features(question_text: str, hits: Sequence, dense: Sequence[tuple[int, float]], lexical: Sequence[tuple[int, float]],
+             passage_cosine: float, question_cosine: float, table: CoverageTable, place_missing: bool) -> np.ndarray:
+    """The feature vector of one question (see `FEATURE_NAMES`)."""
+    top = hits[0].dense if hits else 0.0
+    second = hits[1].dense if len(hits) > 1 else 0.0
+    rows = [h.row for h in hits[:3]]
+    covered = set().union(*(table.tokens[r] for r in rows)) if rows else set()
+    numbers = set().union(*(table.numbers[r] for r in rows)) if rows else set()
+    content = set(tokenize(question_text))
+    rare = {t for t in content if table.rare(t)}
+    asked_numbers = set(_NUMBER_RE.findall(question_text))
+
+    def share(asked: set, have: set) -> float:
+        return len(asked & have) / len(asked) if asked else 1.0
+    bm25_top = lexical[0][1] if lexical else 0.0
+    agrees = float(bool(dense and lexical and dense[0][0] == lexical[0][0]))
+    return np.array([top, passage_cosine, question_cosine, top - second, math.log1p(bm25_top), agrees,
+                     share(content, covered), share(rare, covered), share(asked_numbers, numbers),
+                     float(place_missing), math.log1p(len(content))], dtype=np.float64)
+
+
+@dataclass
+class AnswerabilityModel:
+    """Standardised logistic regression: P(a passage answers the question)."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    threshold: float
+
+    def probability(self, x: np.ndarray) -> float:
+        """P(answerable) of one feature vector."""
+        z = float(((x - self.mean) / self.scale) @ self.coef + self.intercept)
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    def save(self, folder: Path) -> None:
+        """Write `answerability.npz` into an index folder."""
+        np.savez(folder / "answerability.npz", mean=self.mean, scale=self.scale, coef=self.coef,
+                 meta=np.array(json.dumps({"intercept": self.intercept, "threshold": self.threshold,
+                                           "features": FEATURE_NAMES})))
+
+    @classmethod
+    def load(cls, folder: Path) -> "AnswerabilityModel":
+        """Read the model written by `save`."""
+        with np.load(folder / "answerability.npz") as data:
+            meta = json.loads(str(data["meta"]))
+            if tuple(meta["features"]) != FEATURE_NAMES:
+                raise ValueError("answerability model has other features")
+            return cls(data["mean"], data["scale"], data["coef"], meta["intercept"], meta["threshold"])
+
+
+def train(x: np.ndarray, answerable: Sequence[bool], max_lost: float, seed: int = 0) -> AnswerabilityModel:
+    """Fit the model and choose the threshold by 5-fold cross-validation on the training set:
+    the highest threshold that abstains on at most `max_lost` of the answerable training questions."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    y = np.asarray(answerable, dtype=int)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = (x - mean) / scale
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=seed)
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    p = cross_val_predict(model, z, y, cv=folds, method="predict_proba")[:, 1]
+    candidates = sorted(set(np.round(p[y == 1], 4)))
+    threshold = 0.0
+    for t in candidates:
+        if np.mean(p[y == 1] < t) <= max_lost:
+            threshold = float(t)
+    model.fit(z, y)
+    return AnswerabilityModel(mean, scale, model.coef_[0], float(model.intercept_[0]), threshold)
+
+
+def question_features(retriever, table: CoverageTable, passage_places: Sequence[set], places, prepared,
+                      vector: np.ndarray) -> tuple[np.ndarray, list, str]:
+    """Retrieve for a prepared question and return (features, top hits, uncovered place or "").
+
+    Args:
+        retriever: The `bot.retrieve.Retriever` of the index.
+        table: Coverage of each passage.
+        passage_places: The jurisdictions each passage names.
+        places: The `bot.jurisdiction.Jurisdictions` finder.
+        prepared: The `bot.query.PreparedQuestion`.
+        vector: Its search vector.
+    """
+    hits = retriever.search(vector, prepared.search_text, k=3)
+    dense = retriever.dense_ranking(vector, 2)
+    lexical = retriever.lexical_ranking(prepared.search_text, 2)
+    asked = places.named_in(prepared.readable) or places.named_in(prepared.search_text)
+    covered = set().union(*(passage_places[h.row] for h in hits)) if hits else set()
+    missing = sorted(p for p in asked if p not in covered)
+    uncovered = " and ".join(missing) if asked and len(missing) == len(asked) else ""
+    passage_cosine = question_cosine = 0.0
+    if hits:
+        row = hits[0].row
+        passage_cosine = float(retriever.index.passage_vector(row) @ vector)
+        owners = retriever.index.question_owner
+        mine = owners == row
+        if mine.any():
+            question_cosine = float((retriever.index.question_vectors[mine] @ vector).max())
+    x = features(prepared.readable, hits, dense, lexical, passage_cosine, question_cosine, table, bool(uncovered))
+    return x, hits, uncovered
