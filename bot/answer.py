@@ -28,8 +28,18 @@ from bot.answerability import CoverageTable, question_features
 from bot.retrieve import Hit, Retriever, best_sentence
 
 TOP_K = 3
-# Show a second or third passage only when it is at least this similar.
-KEEP_COSINE = 0.38
+RETRIEVAL_SETTINGS = Path(__file__).parent / "data" / "retrieval.yaml"
+
+
+def load_retrieval_settings(path: Path = RETRIEVAL_SETTINGS) -> dict[str, float]:
+    """Read bot/data/retrieval.yaml and check it (both values are probabilities or cosines in (0, 1))."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    expected = {"answerability_threshold", "keep_score"}
+    if set(data) != expected or not all(isinstance(v, (int, float)) and 0 < v < 1 for v in data.values()):
+        raise ValueError(f"{path}: expected {sorted(expected)}, each a number in (0, 1)")
+    return {k: float(v) for k, v in data.items()}
 
 
 def _check_source_ids(corpus: Corpus) -> None:
@@ -65,6 +75,7 @@ class Engine:
         self.jurisdictions = self.preparer.places
         self._places = [self.jurisdictions.named_in(f"{p.title} {p.text}") for p in self.passages]
         self._coverage = CoverageTable(self.passages)
+        self.retrieval_settings = load_retrieval_settings()
 
     def prepare(self, question: object, history: Sequence[str] | None = None) -> PreparedQuestion:
         """Clean a question and make its search text (context, slang, spelling, expansions)."""
@@ -184,9 +195,9 @@ class Engine:
         asks about a place no retrieved passage mentions.
         """
         probability, hits, place = self.answerability(query, vector)
-        if place or not hits or probability < self.index.answerability.threshold:
+        if place or not hits or probability < self.retrieval_settings["answerability_threshold"]:
             return [], place
-        return [hits[0]] + [h for h in hits[1:] if h.dense >= KEEP_COSINE], ""
+        return [hits[0]] + [h for h in hits[1:] if h.dense >= self.retrieval_settings["keep_score"]], ""
 
     def _refusal(self, query: PreparedQuestion, vector: np.ndarray, reason: str) -> dict:
         refusal = self.messages.refusal

@@ -115,6 +115,14 @@ def evaluate_retrieval(engine: answer.Engine, items: list[dict]) -> dict:
     abstains = {i["q"]: not engine.cited_hits(*prepared[i["q"]])[0] for i in items}
     results["abstention"] = _abstention_row([abstains[i["q"]] for i in answerable],
                                             [abstains[i["q"]] for i in unanswerable])
+    probability = {i["q"]: engine.answerability(*prepared[i["q"]]) for i in items}
+    curve = {}
+    for threshold in (0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6):
+        def abstained(item, t=threshold):
+            p, hits, place = probability[item["q"]]
+            return bool(place) or not hits or p < t
+        curve[threshold] = _abstention_row([abstained(i) for i in answerable], [abstained(i) for i in unanswerable])
+    results["curve"] = curve
     results["counts"] = {"answerable": len(answerable), "unanswerable": len(unanswerable),
                          "unknown_ids": sorted({p for i in answerable for p in i["relevant"]} - known)}
     results["misses"] = misses
@@ -214,8 +222,12 @@ def _print_retrieval(name: str, results: dict, out: TextIO) -> None:
         m = results[key]
         out.write(f"{key.replace('lexical', 'BM25'):<26}{m['R@1']:>8.3f}{m['R@3']:>8.3f}{m['MRR@10']:>9.3f}\n")
     a = results["abstention"]
-    out.write(f"abstention: precision {a['precision']:.3f}, recall {a['recall']:.3f}, "
+    out.write(f"abstention (engine): precision {a['precision']:.3f}, recall {a['recall']:.3f}, "
               f"answerable lost {a['answerable_lost']:.3f}\n")
+    out.write("abstention curve (abstain when P(answerable) < threshold, or a named place is not covered):\n")
+    for threshold, row in results["curve"].items():
+        out.write(f"  {threshold:<6}precision {row['precision']:.3f}  recall {row['recall']:.3f}  "
+                  f"answerable lost {row['answerable_lost']:.3f}\n")
 
 
 def _print_policy(name: str, results: dict, out: TextIO) -> None:
@@ -298,3 +310,50 @@ def run_evaluation(engine: answer.Engine, gate: bool = False, out: TextIO | None
     if gate:
         out.write("\nGATES: " + ("passed" if ok else "FAILED") + "\n")
     return ok
+
+
+# --- cross-validation by writer -----------------------------------------------------------------
+
+def cross_validate_policy(engine: answer.Engine, out: TextIO) -> dict:
+    """Leave-one-writer-out: train on every other writer, score the left-out one (policy decision only).
+
+    Every writer of the bank (train, dev and test parts) is left out once; the legacy training sets
+    are always in the training part. Scores the decision (`Policy.decide`), not retrieval, so
+    informational questions count as kept unless refused, escalated or declined as off-topic.
+    """
+    from bot.index import _embed_with_cache
+    from bot.policy.classify import Policy
+    from bot.policy.training import train_policy
+
+    items = load_split("train") + load_split("dev") + load_split("test")
+    cache: dict = {}
+
+    def embed(texts):
+        return _embed_with_cache(texts, engine.embedder, cache, False)[0]
+
+    rows = {}
+    folds = [w for w in dict.fromkeys(i.writer for i in items) if not w.startswith("legacy")]
+    for writer in folds:
+        train = [i for i in items if i.writer != writer]
+        held = [i for i in items if i.writer == writer]
+        model = train_policy(train, engine.preparer, embed, engine.config, engine.embedder.dim)
+        policy = Policy(engine.config, model, engine.embedder.dim)
+        by_label: dict[str, Counter] = defaultdict(Counter)
+        for item in held:
+            prepared = engine.prepare(item.text, list(item.history))
+            from bot.query import vectors_of
+            vectors = vectors_of(prepared, embed(prepared.texts_to_embed())) if not prepared.too_long else None
+            kind = policy.decide(prepared, vectors).kind
+            reply_kind = {"refusal": "refusal", "crisis": "crisis", "off_topic": "off_topic",
+                          "non_english": "no_answer", "too_long": "no_answer", "retrieve": "answer"}[kind]
+            by_label[item.label][outcome(item, {"kind": reply_kind})] += 1
+        rows[writer] = policy_metrics(by_label)
+        m = rows[writer]
+        out.write(f"fold {writer:<12} refusal {m['refusal_recall']:.3f}  crisis {m['crisis_recall']:.3f}  "
+                  f"info refused/escalated {m['informational_refused_or_escalated']:.3f}  "
+                  f"off-topic {m['off_topic_recall']:.3f}\n")
+        out.flush()
+    keys = ("refusal_recall", "crisis_recall", "informational_refused_or_escalated", "off_topic_recall")
+    mean = {k: sum(r[k] for r in rows.values()) / len(rows) for k in keys}
+    out.write("mean over writers: " + ", ".join(f"{k} {v:.3f}" for k, v in mean.items()) + "\n")
+    return {"folds": rows, "mean": mean}
