@@ -1,6 +1,6 @@
 # kratom-qa: the two commands of the README.
 #   make run   - set up everything on a fresh machine, build the index if missing or stale, serve on 127.0.0.1
-#   make test  - set up everything, then run the whole test suite (unit, integration, policy gates, API, browser)
+#   make test  - set up everything, lint, then run the whole test suite (unit, integration, policy gates, API, browser)
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 KQA     := $(VENV)/bin/kratom-qa
@@ -8,7 +8,9 @@ export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 export GRADIO_ANALYTICS_ENABLED=False
 
-.PHONY: install index run test browser-deps eval bench clean
+PYTEST_ARGS ?=
+
+.PHONY: install index run test lint browser-deps eval bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -35,10 +37,14 @@ browser-deps:
 	  else echo "note: run 'sudo apt-get install chromium chromium-driver' for the browser tests"; fi; \
 	fi
 
-test: install browser-deps
+# ruff: configuration in pyproject.toml ([tool.ruff]).
+lint: install
+	$(VENV)/bin/ruff check bot app.py bench scripts tests
+
+test: install browser-deps lint
 	$(KQA) validate
 	$(KQA) build --quiet
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests
 
 eval: index
 	$(KQA) eval

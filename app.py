@@ -1,13 +1,15 @@
 """kratom-qa web chat: a Gradio app around `bot.answer.Engine`. Wiring only.
 
-Run `python app.py` and open http://127.0.0.1:7860. Environment: GRADIO_SERVER_NAME (default
-127.0.0.1), GRADIO_SERVER_PORT (default 7860), KRATOM_QA_FEEDBACK (ratings file). The API endpoint
+Run `python app.py [--host HOST] [--port PORT]` (or `kratom-qa serve`) and open http://127.0.0.1:7860.
+Host and port come from the arguments, else GRADIO_SERVER_NAME (default 127.0.0.1) and
+GRADIO_SERVER_PORT (default 7860). KRATOM_QA_FEEDBACK names the ratings file. The API endpoint
 `/ask` returns the answer contract unchanged (see README, "Web API"). Rendering lives in
 `bot/render.py`, rating storage in `bot/feedback.py`. No question text is stored or logged.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from pathlib import Path
@@ -139,12 +141,28 @@ def build_app(engine: Engine) -> gr.Blocks:
     return demo
 
 
-def main() -> None:
-    """Load the engine once and serve the app (local only unless GRADIO_SERVER_NAME says otherwise)."""
+def server_address(host: str | None = None, port: int | None = None) -> tuple[str, int]:
+    """The address to serve on: the arguments, else GRADIO_SERVER_NAME/PORT, else 127.0.0.1:7860."""
+    host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    port = port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860)
+    return host, port
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """`python app.py [--host HOST] [--port PORT]`."""
+    parser = argparse.ArgumentParser(description="Serve the kratom-qa web chat and its /ask API.")
+    parser.add_argument("--host", default=None, help="address (default: GRADIO_SERVER_NAME, else 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="port (default: GRADIO_SERVER_PORT, else 7860)")
+    return parser.parse_args(argv)
+
+
+def main(host: str | None = None, port: int | None = None) -> None:
+    """Load the engine once and serve the app (local only unless a host or GRADIO_SERVER_NAME says otherwise)."""
+    server_name, server_port = server_address(host, port)
     demo = build_app(Engine.load())
     demo.launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
-        server_port=int(os.environ.get("GRADIO_SERVER_PORT") or 7860),
+        server_name=server_name,
+        server_port=server_port,
         share=False, show_error=False, footer_links=["api"], run_history=False,
         theme=gr.themes.Default(
             primary_hue="teal", secondary_hue="slate", neutral_hue="slate",
@@ -156,4 +174,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _args = parse_args()
+    main(_args.host, _args.port)

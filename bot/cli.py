@@ -1,7 +1,8 @@
-"""The `kratom-qa` command: validate, corpus-report, build, ask, eval.
+"""The `kratom-qa` command: validate, corpus-report, build, ask, eval, serve.
 
 `ask --json` prints one answer-contract object; `ask --jsonl` reads one question per line from
-standard input and writes one object per line, loading the model once.
+standard input (plain text, a JSON string, or `{"question": ..., "history": [...]}`) and writes one
+object per line, loading the model once. `serve` runs the web app (the same as `python app.py`).
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ def _render_text(reply: dict) -> str:
                      + (f", as of {citation['as_of']}" if citation["as_of"] else "") + ")")
         lines.append(f"   {citation['text']}")
         for source in citation["sources"]:
-            lines.append(f"   — {source['publisher']}, \"{source['title']}\" ({source['published'] or 'n.d.'}) {source['url']}")
+            published = source["published"] or "n.d."
+            lines.append(f"   — {source['publisher']}, \"{source['title']}\" ({published}) {source['url']}")
     for resource in reply["resources"]:
         lines.append(f"* {resource['name']}: {resource['phone'] or ''} {resource['url'] or ''}".rstrip())
     return "\n".join(lines)
@@ -98,7 +100,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.jsonl:
         stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
         for line in stdin:
-            reply = engine.ask(_jsonl_question(line.rstrip("\n")))
+            question, history = _jsonl_question(line.rstrip("\n"))
+            reply = engine.ask(question, history)
             sys.stdout.write(json.dumps(reply, ensure_ascii=False) + "\n")
             sys.stdout.flush()
         return 0
@@ -108,25 +111,52 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _jsonl_question(line: str) -> str:
-    """A line is plain text, or a JSON string / {"question": ...} object."""
+def _jsonl_question(line: str) -> tuple[str, list[str]]:
+    """A line is plain text, a JSON string, or a {"question": ..., "history": [...]} object.
+
+    Returns the question and its history (earlier user questions, oldest first; empty if none).
+    """
     stripped = line.strip()
     if stripped.startswith(("{", '"')):
         try:
             value = json.loads(stripped)
         except ValueError:
-            return line
+            return line, []
         if isinstance(value, str):
-            return value
+            return value, []
         if isinstance(value, dict) and isinstance(value.get("question"), str):
-            return value["question"]
-    return line
+            history = value.get("history")
+            if isinstance(history, str):
+                history = [history]
+            if not isinstance(history, list):
+                history = []
+            return value["question"], [str(h) for h in history if h is not None]
+    return line, []
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the web app (the same as `python app.py`)."""
+    import importlib.util
+
+    path = paths.PROJECT_ROOT / "app.py"
+    spec = importlib.util.spec_from_file_location("kratom_qa_app", path)
+    if not path.exists() or spec is None or spec.loader is None:
+        print(f"serve: {path} not found (install the project editable: pip install -e .)", file=sys.stderr)
+        return 2
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    app.main(host=args.host, port=args.port)
+    return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Run the retrieval and policy evaluations; non-zero exit when a CI gate fails."""
     from bot.evaluate import run_evaluation
     started = time.perf_counter()
+    if args.cv:
+        from bot.evaluate import cross_validate_policy
+        cross_validate_policy(_engine(), sys.stdout)
+        return 0
     ok = run_evaluation(_engine(), gate=args.gate, out=sys.stdout, only=args.only, show_errors=args.errors)
     print(f"\n(eval took {time.perf_counter() - started:.1f} s)")
     return 0 if ok else 1
@@ -139,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check the corpus rules")
     p.add_argument("--report", action="store_true", help="also print the corpus report")
     p.set_defaults(func=cmd_validate)
-    sub.add_parser("corpus-report", help="passages per topic, evidence grade, source kind").set_defaults(func=cmd_report)
+    p = sub.add_parser("corpus-report", help="passages per topic, evidence grade, source kind")
+    p.set_defaults(func=cmd_report)
     p = sub.add_parser("build", help="build or update the index")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_build)
@@ -153,7 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--errors", action="store_true", help="list the tune/dev misses (never the test part's)")
     p.add_argument("--only", choices=["retrieval", "policy", "xstest"], default=None)
     p.add_argument("--gate", action="store_true", help="exit non-zero if a CI gate fails")
+    p.add_argument("--cv", action="store_true", help="policy: leave-one-writer-out cross-validation (slow)")
     p.set_defaults(func=cmd_eval)
+    p = sub.add_parser("serve", help="serve the web chat and the /ask API (the same as `python app.py`)")
+    p.add_argument("--host", default=None,
+                   help="address to listen on (default: GRADIO_SERVER_NAME, else 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default: GRADIO_SERVER_PORT, else 7860)")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 
