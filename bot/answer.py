@@ -117,7 +117,7 @@ class Engine:
                 raise
             print(f"kratom-qa: {problem} Rebuilding now.", file=sys.stderr)
             build_index(corpus, embedder, folder, progress=progress)
-            index = load_index(folder, corpus, embedder, policy_hash)
+            index = load_index(folder, corpus, embedder, source_hash())  # the data the build just read
         return cls(corpus, index, embedder, config)
 
     def _rows_by_refusal_reason(self) -> dict[str, list[int]]:

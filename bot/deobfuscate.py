@@ -54,7 +54,7 @@ def undo_homoglyphs(text: str) -> str:
         word = match.group(0)
         letters = [ch for ch in word if ch.isalpha()]
         latin = sum(_is_latin(ch) for ch in letters)
-        if latin == len(letters) or latin == 0 and len(letters) > 2:
+        if latin == len(letters) or latin == 0:  # all Latin, or a real word of another script
             return word
         return "".join(ch if _is_latin(ch) else _latin_lookalike(ch) for ch in word)
     return _MIXED_WORD_RE.sub(fix, text)

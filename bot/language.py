@@ -28,7 +28,7 @@ _WORD_RE = re.compile(r"[^\W\d_]+")
 _ENGLISH_WORDS = frozenset("""
 a an the and or but if of to in on at for with from by is are was were be been am do does did have has had
 i you he she it we they me my your his her our their this that these those what which who how why when
-where can could should would will not no yes so just about much many more some any all kratom
+where can could should would will not no yes so just about much many more some any all
 """.split())
 _lock = threading.Lock()
 _detector = None

@@ -149,8 +149,20 @@ class Retriever:
             scores, rows = dense_index.search(query_vector.reshape(1, -1).astype(np.float32), depth, params=params)
             found = rows[0] >= 0
             where = np.searchsorted(allowed, rows[0][found])
-            dense_rank[where] = np.arange(1, where.size + 1)
             cosine[where] = scores[0][found]
+            has_score = np.zeros(n, dtype=bool)
+            has_score[where] = True
+            q_rows, q_scores = self.question_scores(query_vector)  # a passage scores as its best question too
+            if q_rows.size:
+                inside = member[q_rows]
+                at = np.searchsorted(allowed, q_rows[inside])
+                for i, score in zip(at, q_scores[inside]):
+                    if not has_score[i] or score > cosine[i]:
+                        cosine[i] = score
+                        has_score[i] = True
+            ranked = np.flatnonzero(has_score)
+            ranked = ranked[np.lexsort((ranked, -cosine[ranked]))][:depth]
+            dense_rank[ranked] = np.arange(1, ranked.size + 1)
         lexical_rank = np.zeros(n, dtype=np.int64)
         tokens = tokenize(query_text) if mode in ("hybrid", "lexical") else []
         if tokens:

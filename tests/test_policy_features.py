@@ -65,10 +65,9 @@ def test_plain_text_and_real_foreign_words_are_kept():
     assert readable_text("is 7-OH legal? call 988 or 911") == "is 7-OH legal? call 988 or 911"
 
 
-@pytest.mark.xfail(strict=True, reason="bot/deobfuscate.py undo_homoglyphs maps all-Cyrillic words of 1-2 "
-                                       "letters to Latin ('не' -> 'нe'), so Russian cues such as 'не дышит' never match")
 def test_short_russian_words_are_kept():
     assert readable_text("он не дышит") == "он не дышит"
+    assert readable_text("krаtom") == "kratom"  # a Cyrillic "а" inside a Latin word is still mapped
 
 
 # --- the rule floor ------------------------------------------------------------------------------
@@ -134,13 +133,17 @@ def test_each_language_has_working_crisis_cues(floor, code):
     assert hits(floor, message).crisis, (code, detect(readable_text(message)))
 
 
-def test_foreign_cues_count_only_outside_english(floor):
+def test_foreign_cues_count_whatever_the_detected_language(floor):
     spanish = "¿Cuántos gramos de kratom debo tomar para el dolor?"
     assert detect(readable_text(spanish)) == "es"
     assert hits(floor, spanish).foreign_advice
-    assert floor.hits("is kratom legal? quiero morir").foreign_crisis
-    english = floor_hits(floor, "is kratom legal? quiero morir", "en")
-    assert not english.foreign_crisis and not english.crisis
+    # Short messages are often detected as English: a crisis cue of another language still counts.
+    mixed = floor_hits(floor, "is kratom legal? quiero morir", "en")
+    assert mixed.foreign_crisis and mixed.crisis
+    # ...and English questions that use the bare word "suicide" do not match another language's cue.
+    for english in ("what is the suicide rate among people with chronic pain", "does kratom cause suicidal thoughts",
+                    "how many people die of an overdose each year"):
+        assert not floor_hits(floor, english, "en").foreign_crisis, english
 
 
 def test_language_detection():

@@ -61,13 +61,7 @@ def _key(hits):
     return [(h.row, round(h.fused, 12), round(h.dense, 5), h.dense_rank, h.lexical_rank) for h in hits]
 
 
-QUESTION_SCORES_IGNORED = pytest.mark.xfail(strict=True, reason=(
-    "bot/retrieve.py Retriever._search_within ranks allowed rows by the passage cosine only, while "
-    "dense_ranking scores a passage by max(passage cosine, best cosine of its questions)"))
-
-
-@pytest.mark.parametrize("mode", [pytest.param("hybrid", marks=QUESTION_SCORES_IGNORED),
-                                  pytest.param("dense", marks=QUESTION_SCORES_IGNORED), "lexical"])
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
 def test_restricted_search_matches_rank_then_filter(flat_engine, mode):
     retriever, embedder = flat_engine.retriever, flat_engine.embedder
     n = retriever.index.dense.ntotal

@@ -44,11 +44,10 @@ def policy_inputs(prepared: PreparedQuestion, vectors: QuestionVectors, floor: R
 
 
 def floor_hits(floor: RuleFloor, text: str, language: str) -> FloorHits:
-    """The floor's hits; other languages' cues count only in a message not detected as English."""
-    hits = floor.hits(text)
-    if language == "en":
-        return FloorHits(hits.selfharm, hits.emergency, hits.advice, False, False)
-    return hits
+    """The floor's hits. Other languages' cues count whatever language was detected (short messages
+    are often detected as English); each is a multi-word first-person phrase or a word of another
+    script, so English text does not match them. `language` is kept for callers' symmetry."""
+    return floor.hits(text)
 
 
 class Policy:
