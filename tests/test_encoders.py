@@ -1,13 +1,14 @@
 """The onnxruntime encoder against the torch (sentence-transformers) encoder, on every evaluation question.
 
-Shows what makes onnx the default encoder (issue 12, item 1):
+Checks the conditions for making onnx the default encoder (issue 12, item 1):
 
 * cosine >= 0.9999 between the two encoders' vectors on every evaluation question (policy dev and
   test texts, retrieval questions, XSTest prompts), and on every text the engine embeds for them;
 * identical decisions with vectors from either encoder on one index (policy kind and reason, top-3
   passages, the reply's kind and cited passages);
 * identical decisions end to end, each encoder with the index built by itself (the policy and
-  answerability models trained on its own vectors);
+  answerability models trained on its own vectors) -- required for onnx to be the default; with torch
+  the default, differences are reported as an expected failure (xfail) with the count;
 * serving with the onnx encoder never imports torch (a fresh process: `Engine.load`, one answer).
 """
 
@@ -168,6 +169,11 @@ def test_same_decisions_end_to_end_each_encoder_with_its_own_index(engines, embe
     """Each encoder with the index (and the policy and answerability models) built from its own vectors."""
     count, differences = _compare(engines[0]["torch"], engines[0]["onnx"], *embedded[group])
     print(f"{group}: {count} questions, own indexes, {len(differences)} differences")
+    if differences and DEFAULT_ENCODER == "torch":
+        # Measured 2026-12-03: 14 of 3180 policy questions decided differently (the policy model trained on
+        # onnx vectors moves borderline questions), so onnx is not the default; it may become so only when
+        # this holds with no difference.
+        pytest.xfail(f"{group}: {len(differences)} of {count} differ end to end: {differences[:3]}")
     assert not differences, differences[:10]
 
 
