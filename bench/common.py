@@ -18,22 +18,24 @@ import yaml
 PROJECT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 RESULTS = PROJECT / "BENCHMARKS.md"
-XSTEST = PROJECT.parent / "shared" / "external" / "xstest" / "xstest_prompts.csv"
+XSTEST = PROJECT / "eval" / "external" / "xstest" / "xstest_prompts.csv"
 
 
 def questions(with_history: bool = False, extra_xstest: bool = False) -> list:
-    """Varied questions from eval/policy_eval.yaml and eval/retrieval_eval.yaml (if present).
+    """Varied questions: the policy dev writer (eval/policy/dev/) and the retrieval tune set
+    (eval/retrieval/tune/); never the test parts, which are only scored by the evaluation.
 
     With `with_history`, items are (question, history) pairs (history None when the item has none).
     """
+    import json
+
     items = []
-    for name in ("policy_eval.yaml", "retrieval_eval.yaml"):
-        path = PROJECT / "eval" / name
-        if not path.exists():
-            continue
-        for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
-            if isinstance(item, dict) and isinstance(item.get("q"), str):
-                items.append((item["q"], item.get("history") or None))
+    for folder, field in (("policy/dev", "text"), ("retrieval/tune", "q")):
+        for path in sorted((PROJECT / "eval" / folder).glob("*.jsonl")):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    item = json.loads(line)
+                    items.append((item[field], item.get("history") or None))
     if extra_xstest and XSTEST.exists():
         with XSTEST.open(encoding="utf-8") as handle:
             items += [(row["prompt"], None) for row in csv.DictReader(handle)]

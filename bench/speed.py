@@ -97,8 +97,7 @@ def run(passes: int = 1) -> str:
     lines = [
         "## Speed against the floor (in process)",
         "",
-        f"Ran {machine_line()}; {len(items)} questions (eval/policy_eval.yaml"
-        f"{' + eval/retrieval_eval.yaml' if len(items) > 353 else ''}) x {passes} passes, "
+        f"Ran {machine_line()}; {len(items)} questions (eval/policy/dev/ + eval/retrieval/tune/) x {passes} passes, "
         "bare encode and full ask interleaved question by question.",
         "",
         "| measure | value |",

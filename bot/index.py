@@ -41,7 +41,7 @@ ANSWERABLE_LOST = 0.03
 FORMAT_VERSION = 4
 HNSW_THRESHOLD = 50_000  # flat exact search below this many passages, HNSW above
 _FILES = ("manifest.json", "passages.faiss", "questions.npy", "sentences.npy", "sentences.json", "policy_model.npz",
-          "answerability.npz", "cache.npz")
+          "answerability.pkl", "cache.npz")
 
 
 class StaleIndexError(Exception):
@@ -160,22 +160,65 @@ def _questions_of(passages: Sequence[Passage]) -> tuple[list[str], list[int]]:
     return questions, owners
 
 
+def _held_out_question_features(index: "SearchIndex", passages: Sequence[Passage], preparer, embed, featurize,
+                                folds: int = 5) -> list[np.ndarray]:
+    """Features of each per-passage question, computed against an index that does not hold it.
+
+    The questions are split into `folds` by a hash of their text; for each fold the dense question
+    vectors and the BM25 documents of that fold's questions are left out, so a question cannot find
+    itself. These are answerable questions in users' words (short, slangy), which the answerability
+    writer's fact-seeking questions under-represent.
+    """
+    import copy
+
+    from bot.retrieve import Retriever
+
+    owners = index.question_owner
+    texts = [q for p in passages for q in p.questions]  # the order of index.question_vectors
+    fold_of = np.array([int(content_hash(q)[:8], 16) % folds for q in texts])
+    rows = []
+    for fold in range(folds):
+        keep = fold_of != fold
+        view = copy.copy(index)
+        view.question_vectors, view.question_owner = index.question_vectors[keep], owners[keep]
+        kept: list[list[str]] = [[] for _ in passages]
+        for text, owner, kept_here in zip(texts, owners, keep):
+            if kept_here:
+                kept[owner].append(text)
+        bm25 = bm25s.BM25()
+        bm25.index([tokenize(" ".join([p.title, p.text, *kept[row]])) for row, p in enumerate(passages)],
+                   show_progress=False)
+        view.bm25 = bm25
+        retriever = Retriever(view)
+        held = [q for q, k in zip(texts, keep) if not k]
+        prepared = [preparer.prepare(q) for q in held]
+        vectors = embed([p.search_text for p in prepared])
+        rows += [featurize(retriever, p, v) for p, v in zip(prepared, vectors)]
+    return rows
+
+
 def train_answerability(index: "SearchIndex", passages: Sequence[Passage], preparer, embed,
                         items: Sequence[dict] | None = None) -> AnswerabilityModel:
-    """Train the answerability model on data/answerability/train.jsonl (or `items`) against `index`."""
+    """Train the answerability model against `index`: on data/answerability/train.jsonl (or `items`)
+    and on the per-passage questions, each held out of the index it is scored against."""
     from bot.jurisdiction import Jurisdictions
     from bot.retrieve import Retriever
 
     if items is None:
         path = ANSWERABILITY_DATA
         items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    table, places = CoverageTable(passages), Jurisdictions()
+    passage_places = [places.named_in(f"{p.title} {p.text}") for p in passages]
+
+    def featurize(retriever, prepared, vector):
+        return question_features(retriever, table, passage_places, places, prepared, vector)[0]
     prepared = [preparer.prepare(item["q"]) for item in items]
     vectors = embed([p.search_text for p in prepared])
-    retriever, table, places = Retriever(index), CoverageTable(passages), Jurisdictions()
-    passage_places = [places.named_in(f"{p.title} {p.text}") for p in passages]
-    x = np.stack([question_features(retriever, table, passage_places, places, p, v)[0]
-                  for p, v in zip(prepared, vectors)])
-    return train_answer_model(x, [bool(item.get("relevant")) for item in items], max_lost=ANSWERABLE_LOST)
+    retriever = Retriever(index)
+    x = [featurize(retriever, p, v) for p, v in zip(prepared, vectors)]
+    y = [bool(item.get("relevant")) for item in items]
+    held = _held_out_question_features(index, passages, preparer, embed, featurize) if len(index.question_owner) else []
+    return train_answer_model(np.stack(x + held), y + [True] * len(held), max_lost=ANSWERABLE_LOST)
 
 
 def build_index(corpus: Corpus, embedder: Embedder, folder: Path, progress: bool = True,

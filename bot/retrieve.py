@@ -7,6 +7,7 @@ the caller; the same vector serves the dense search, the highlights and the poli
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -206,13 +207,32 @@ def reciprocal_rank_fusion(ranks: list[np.ndarray], weights: list[float], k: flo
     return fused
 
 
-def best_sentence(index: SearchIndex, row: int, query_vector: np.ndarray) -> tuple[str, float]:
-    """Return the sentence of passage `row` closest to the question, and its cosine."""
+# Closing caveats ("check the current law", "laws change") are true but never the answer itself.
+_CAVEAT_RE = re.compile(r"\b(check (the|your|its|[a-z]+'s) (current|latest)|laws? (change|are changing)|"
+                        r"before relying|this is not medical advice|talk to (a|your) (doctor|pharmacist))\b",
+                        re.IGNORECASE)
+CAVEAT_PENALTY = 0.15     # subtracted from a caveat sentence's score
+OVERLAP_WEIGHT = 0.10     # added per share of the question's content words the sentence holds
+
+
+def best_sentence(index: SearchIndex, row: int, query_vector: np.ndarray, query_text: str = "") -> tuple[str, float]:
+    """Return the sentence of passage `row` that answers the question best, and its score.
+
+    The score is the sentence's cosine to the question, plus a little for each of the question's
+    content words it contains (the asked fact: a number, a place, an agency), minus a penalty for a
+    closing caveat, so a caveat is the highlight only when no sentence is closer to the question.
+    """
     owners = index.sentence_owner
     start = int(np.searchsorted(owners, row, side="left"))
     stop = int(np.searchsorted(owners, row, side="right"))
     if start == stop:
         return "", 0.0
     scores = index.sentence_vectors[start:stop] @ query_vector
-    best = int(np.argmax(scores))
-    return index.sentences[start + best], float(scores[best])
+    asked = set(tokenize(query_text))
+    adjusted = []
+    for offset, score in enumerate(scores):
+        sentence = index.sentences[start + offset]
+        overlap = len(asked & set(tokenize(sentence))) / len(asked) if asked else 0.0
+        adjusted.append(float(score) + OVERLAP_WEIGHT * overlap - (CAVEAT_PENALTY if _CAVEAT_RE.search(sentence) else 0.0))
+    best = int(np.argmax(adjusted))
+    return index.sentences[start + best], adjusted[best]

@@ -70,3 +70,18 @@ def test_reciprocal_rank_fusion_weights_ranks_and_skips_unranked():
     fused = reciprocal_rank_fusion([np.array([1, 2, 0]), np.array([0, 1, 2])], [1.0, 0.5], 10)
     assert fused == pytest.approx([1 / 11, 1 / 12 + 0.5 / 11, 0.5 / 12])
     assert reciprocal_rank_fusion([], [], 10).shape == (0,)
+
+
+@pytest.mark.integration
+def test_the_highlight_is_the_answering_sentence_not_the_closing_caveat(real_engine):
+    """Issue 10 item 4: a legal passage's closing "check the current law" line is never the highlight
+    when another sentence holds what was asked."""
+    import re
+    caveat = re.compile(r"check (the|[a-z]+'s) current|laws? change", re.IGNORECASE)
+    for question in ("is kratom legal in alabama", "when did alabama ban kratom", "is kratom legal in texas",
+                     "what did the DEA do about kratom in 2016", "is kratom banned in the UK"):
+        reply = real_engine.ask(question)
+        assert reply["kind"] == "answer", question
+        top = reply["citations"][0]
+        assert not caveat.search(top["highlight"]), (question, top["highlight"])
+        assert top["highlight"] in top["text"]
