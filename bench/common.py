@@ -13,7 +13,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import yaml
 
 PROJECT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable

@@ -180,7 +180,8 @@ class Engine:
             return self._canned(prepared, "no_answer", "no_answer_place", place=place)
         if not hits:
             return self._canned(prepared, "no_answer", "no_answer")
-        return make_reply(prepared.text, "answer", "", [self._citation(h, vectors.search, prepared.readable) for h in hits])
+        citations = [self._citation(h, vectors.search, prepared.readable) for h in hits]
+        return make_reply(prepared.text, "answer", "", citations)
 
     def answerability(self, query: PreparedQuestion, vector: np.ndarray) -> tuple[float, list[Hit], str]:
         """P(a passage answers the question), the top passages, and a place no passage covers ("")."""
