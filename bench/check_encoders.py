@@ -1,5 +1,9 @@
 """The onnxruntime encoder against the torch (sentence-transformers) encoder, on every evaluation question.
 
+A slow check (about 20 minutes on two cores: it builds a second index with the onnx encoder), run on
+demand, not by `make test`: `.venv/bin/python -m pytest -p no:cacheprovider --rootdir . -c /dev/null
+-o pythonpath=tests bench/check_encoders.py`.
+
 Checks the conditions for making onnx the default encoder (issue 12, item 1):
 
 * cosine >= 0.9999 between the two encoders' vectors on every evaluation question (policy dev and
