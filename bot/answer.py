@@ -187,7 +187,7 @@ class Engine:
         """P(a passage answers the question), the top passages, and a place no passage covers ("")."""
         x, hits, place = question_features(self.retriever, self._coverage, self._places, self.jurisdictions,
                                            query, vector)
-        return self.index.answerability.probability(x), hits, place
+        return self.index.answerability.probability(x, vector), hits, place
 
     def cited_hits(self, query: PreparedQuestion, vector: np.ndarray) -> tuple[list[Hit], str]:
         """Return the passages to cite, and the place the corpus does not cover ("" if none).

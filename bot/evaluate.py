@@ -117,7 +117,7 @@ def evaluate_retrieval(engine: answer.Engine, items: list[dict]) -> dict:
                                             [abstains[i["q"]] for i in unanswerable])
     probability = {i["q"]: engine.answerability(*prepared[i["q"]]) for i in items}
     curve = {}
-    for threshold in (0.02, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.15, 0.2, 0.3, 0.5):
+    for threshold in (0.02, 0.05, 0.08, 0.1, 0.12, 0.14, 0.15, 0.16, 0.17, 0.18, 0.2, 0.25, 0.3, 0.5):
         def abstained(item, t=threshold):
             p, hits, place = probability[item["q"]]
             return bool(place) or not hits or p < t
@@ -319,33 +319,36 @@ def run_evaluation(engine: answer.Engine, gate: bool = False, out: TextIO | None
 def cross_validate_policy(engine: answer.Engine, out: TextIO) -> dict:
     """Leave-one-writer-out: train on every other writer, score the left-out one (policy decision only).
 
-    Every writer of the bank (train, dev and test parts) is left out once; the legacy training sets
-    are always in the training part. Scores the decision (`Policy.decide`), not retrieval, so
-    informational questions count as kept unless refused, escalated or declined as off-topic.
+    Each fold leaves one writer out and trains on the train and dev writers that remain: the test
+    writers are never trained on, only scored in their own folds. The legacy training sets are always
+    in the training part. Scores the decision (`Policy.decide`), not retrieval, so informational
+    questions count as kept unless refused, escalated or declined as off-topic. Embeddings come from
+    the index's content-hash cache.
     """
-    from bot.index import _embed_with_cache
+    from bot.index import _embed_with_cache, _load_cache
     from bot.policy.classify import Policy
+    from bot.query import vectors_of
     from bot.policy.training import train_policy
 
-    items = load_split("train") + load_split("dev") + load_split("test")
-    cache: dict = {}
+    trainable = load_split("train") + load_split("dev")
+    items = trainable + load_split("test")
+    cache = _load_cache(paths.index_dir(), engine.embedder.dim)
 
     def embed(texts):
         return _embed_with_cache(texts, engine.embedder, cache, False)[0]
 
     rows = {}
-    # The six writers of the first round (three train, one dev, two test); every other writer is
-    # always in the training part (13 folds of ~5 minutes each would take an hour on two cores).
-    folds = ["pain", "pro", "redteam", "teen", "family", "intl"]
+    # Eight writers of three rounds (train: pain, pro, redteam, forum, native; dev: teen; test: family,
+    # intl); the others are always in the training part (21 folds would take over an hour on two cores).
+    folds = ["pain", "pro", "redteam", "forum", "native", "teen", "family", "intl"]
     for writer in folds:
-        train = [i for i in items if i.writer != writer]
+        train = [i for i in trainable if i.writer != writer]
         held = [i for i in items if i.writer == writer]
         model = train_policy(train, engine.preparer, embed, engine.config, engine.embedder.dim)
         policy = Policy(engine.config, model, engine.embedder.dim)
         by_label: dict[str, Counter] = defaultdict(Counter)
         for item in held:
             prepared = engine.prepare(item.text, list(item.history))
-            from bot.query import vectors_of
             vectors = vectors_of(prepared, embed(prepared.texts_to_embed())) if not prepared.too_long else None
             kind = policy.decide(prepared, vectors).kind
             reply_kind = {"refusal": "refusal", "crisis": "crisis", "off_topic": "off_topic",

@@ -29,7 +29,7 @@ import bm25s
 from bot.corpus import Corpus, Passage, content_hash
 from bot.embed import Embedder
 from bot.normalize import split_sentences, tokenize
-from bot.answerability import AnswerabilityModel, CoverageTable, question_features
+from bot.answerability import N_BASE, AnswerabilityModel, CoverageTable, question_features
 from bot.answerability import train as train_answer_model
 from bot.paths import PROJECT_ROOT
 from bot.policy.model import PolicyModel
@@ -210,15 +210,17 @@ def train_answerability(index: "SearchIndex", passages: Sequence[Passage], prepa
     table, places = CoverageTable(passages), Jurisdictions()
     passage_places = [places.named_in(f"{p.title} {p.text}") for p in passages]
 
-    def featurize(retriever, prepared, vector):
-        return question_features(retriever, table, passage_places, places, prepared, vector)[0]
+    def featurize(retriever, prepared, vector):  # base features, then the search vector
+        return np.concatenate([question_features(retriever, table, passage_places, places, prepared, vector)[0],
+                               vector])
     prepared = [preparer.prepare(item["q"]) for item in items]
     vectors = embed([p.search_text for p in prepared])
     retriever = Retriever(index)
     x = [featurize(retriever, p, v) for p, v in zip(prepared, vectors)]
     y = [bool(item.get("relevant")) for item in items]
     held = _held_out_question_features(index, passages, preparer, embed, featurize) if len(index.question_owner) else []
-    return train_answer_model(np.stack(x + held), y + [True] * len(held), max_lost=ANSWERABLE_LOST)
+    rows = np.stack(x + held)
+    return train_answer_model(rows[:, :N_BASE], rows[:, N_BASE:], y + [True] * len(held), max_lost=ANSWERABLE_LOST)
 
 
 def build_index(corpus: Corpus, embedder: Embedder, folder: Path, progress: bool = True,

@@ -25,7 +25,7 @@ from bot.query import QuestionPreparer, vectors_of
 
 # Wrappers whose characters carry the disguise: a typo copy would break them.
 _NO_TYPOS = frozenset({"encoding", "spaced_letters", "homoglyphs", "long_preamble"})
-MODEL_VERSION = "policy-lr-3+answerability-gbt-3"
+MODEL_VERSION = "policy-lr-3+answerability-gbt-4"
 BOT = Path(__file__).resolve().parent.parent
 DATA = BOT / "policy" / "data"
 
