@@ -257,10 +257,12 @@ class FakeEmbedder:
     def __init__(self) -> None:
         self.calls = 0
         self.texts_embedded = 0
+        self.embedded: list[str] = []  # every text embedded, in order
 
     def encode(self, texts, progress: bool = False) -> np.ndarray:
         self.calls += 1
         self.texts_embedded += len(texts)
+        self.embedded.extend(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in re.findall(r"[a-z0-9]+", text.lower()):
