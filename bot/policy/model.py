@@ -23,9 +23,8 @@ from typing import Sequence
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.linear_model import LogisticRegression
 
+from bot.hashing import HashingVectorizer  # sklearn's, bit for bit, without importing sklearn when serving
 from bot.policy.config import LABELS, REASONS, ModelSettings
 
 _WORD_RE = re.compile(r"[^\W_]+|[0-9]+")
@@ -132,6 +131,8 @@ class PolicyModel:
 
 def _fit(x: sparse.csr_matrix, y: np.ndarray, classes: Sequence[str], c: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Fit a class-balanced multinomial logistic regression; coefficients in `classes` order."""
+    from sklearn.linear_model import LogisticRegression  # build time only
+
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000, random_state=seed)
     model.fit(x, y)
     coef = np.zeros((len(classes), x.shape[1]))
