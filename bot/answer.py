@@ -2,6 +2,11 @@
 
 Pipeline per question: clean the input → embed it once → policy decision (crisis, refusal,
 off-topic, language) → hybrid retrieval → abstain or cite up to three passages with highlights.
+
+Loading does no build work: everything derived from the corpus (the corpus itself, spelling
+vocabulary, places, coverage, refusal-safe passages, the trained models) is read from the index
+(bot/index.py, bot/enginedata.py); only a missing or stale index is (re)built, by the same
+`build_index` that `kratom-qa build` runs.
 """
 
 from __future__ import annotations
@@ -15,16 +20,15 @@ import numpy as np
 
 from bot import paths
 from bot.contract import make_reply
-from bot.corpus import Corpus, CorpusError, Passage, load_corpus
-from bot.dosecheck import is_refusal_safe
-from bot.embed import Embedder, default_embedder
-from bot.index import SearchIndex, StaleIndexError, build_index, load_index
+from bot.corpus import Corpus, Passage, load_corpus
+from bot.embed import Embedder, build_embedder, default_embedder
+from bot.index import SearchIndex, StaleIndexError, build_index, check_source_ids, load_index
 from bot.normalize import MAX_QUESTION_CHARS
 from bot.policy.classify import Policy
 from bot.policy.config import PolicyConfig, default_config
 from bot.policy.training import source_hash
-from bot.query import PreparedQuestion, QuestionVectors, preparer_for, vectors_of
-from bot.answerability import CoverageTable, question_features
+from bot.query import PreparedQuestion, QuestionVectors, vectors_of
+from bot.answerability import question_features
 from bot.retrieve import Hit, Retriever, best_sentence
 
 TOP_K = 3
@@ -42,17 +46,7 @@ def load_retrieval_settings(path: Path = RETRIEVAL_SETTINGS) -> dict[str, float]
     return {k: float(v) for k, v in data.items()}
 
 
-def _check_source_ids(corpus: Corpus) -> None:
-    """Raise `CorpusError` (file and passage named) when a passage cites an unknown source.
-
-    `load_corpus` leaves this to `kratom-qa validate`, but the engine cannot cite such a passage
-    (it would fail with a KeyError at question time), so it refuses to load it, before any build.
-    """
-    for passage in corpus.passages:
-        unknown = [sid for sid in passage.sources if sid not in corpus.sources]
-        if unknown:
-            raise CorpusError(f"{passage.file}: passage {passage.id}: unknown source id(s) {', '.join(unknown)} "
-                              "(not in sources.yaml; run `kratom-qa validate`)")
+_check_source_ids = check_source_ids  # (moved to bot.index: the build refuses such a corpus too)
 
 
 class Engine:
@@ -69,12 +63,15 @@ class Engine:
         self.passages: list[Passage] = [by_id[pid] for pid in index.passage_ids]
         self.messages = config.messages
         self.resources = config.resources
-        self._refusal_rows = self._rows_by_refusal_reason()
+        data = index.data  # derived from the corpus by the build (bot/enginedata.py), loaded, not recomputed
+        if data is None or [p.id for p in data.corpus.passages] != index.passage_ids:
+            raise StaleIndexError("The index holds no engine data for its passages. Run `kratom-qa build`.")
+        self._refusal_rows = data.refusal_rows(self.messages.refusal.topics)
         s = config.settings
-        self.preparer = preparer_for(self.passages, s.windows.size, s.windows.overlap, s.context_turns)
-        self.jurisdictions = self.preparer.places
-        self._places = [self.jurisdictions.named_in(f"{p.title} {p.text}") for p in self.passages]
-        self._coverage = CoverageTable(self.passages)
+        self.preparer = data.preparer(s.windows.size, s.windows.overlap, s.context_turns)
+        self.jurisdictions = data.places
+        self._places = data.passage_places
+        self._coverage = data.coverage
         self.retrieval_settings = load_retrieval_settings()
 
     def prepare(self, question: object, history: Sequence[str] | None = None) -> PreparedQuestion:
@@ -88,12 +85,17 @@ class Engine:
     @classmethod
     def load(cls, corpus_dir: Path | None = None, index_dir: Path | None = None,
              embedder: Embedder | None = None, auto_build: bool = True, progress: bool = False) -> "Engine":
-        """Load the corpus, the model and the index; rebuild a missing or stale index if allowed.
+        """Load the index (it holds the corpus it was built from) and the encoder; rebuild a missing or
+        stale index if allowed.
+
+        The corpus folder is checked by the hash of its files, not parsed, when unchanged.
 
         Args:
             corpus_dir: The corpus folder (default: the project's `corpus/`).
             index_dir: The index folder (default: the project's `index/`).
-            embedder: The embedding model (default: the packaged all-MiniLM-L6-v2).
+            embedder: The encoder for questions (default: the configured serving encoder,
+                `bot.embed.default_embedder`); a rebuild uses it too when given, else the configured
+                build encoder (`bot.embed.build_embedder`, torch).
             auto_build: Rebuild a missing or stale index instead of failing.
             progress: Show a progress bar if embedding is needed.
 
@@ -102,29 +104,24 @@ class Engine:
 
         Raises:
             StaleIndexError: the index is missing or stale and `auto_build` is False.
-            CorpusError: the corpus cannot be read, or a passage cites a source not in sources.yaml.
+            CorpusError: the corpus changed and cannot be read, or a passage cites a source not in sources.yaml.
         """
-        corpus = load_corpus(corpus_dir or paths.corpus_dir())
-        _check_source_ids(corpus)
+        corpus_dir = Path(corpus_dir or paths.corpus_dir())
         folder = index_dir or paths.index_dir()
+        builder = embedder
         embedder = embedder or default_embedder()
         config = default_config()
-        policy_hash = source_hash()
         try:
-            index = load_index(folder, corpus, embedder, policy_hash)
+            index = load_index(folder, corpus_dir, embedder, source_hash())
         except StaleIndexError as problem:
+            corpus = load_corpus(corpus_dir)  # a malformed corpus is reported as such, before any build
+            check_source_ids(corpus)
             if not auto_build:
                 raise
             print(f"kratom-qa: {problem} Rebuilding now.", file=sys.stderr)
-            build_index(corpus, embedder, folder, progress=progress)
-            index = load_index(folder, corpus, embedder, source_hash())  # the data the build just read
-        return cls(corpus, index, embedder, config)
-
-    def _rows_by_refusal_reason(self) -> dict[str, list[int]]:
-        topics = self.messages.refusal.topics
-        safe = [row for row, p in enumerate(self.passages) if is_refusal_safe(p.text, p.allowed_figures)]
-        return {reason: [row for row in safe if self.passages[row].topic in wanted]
-                for reason, wanted in topics.items()}
+            build_index(corpus, builder or build_embedder(), folder, progress=progress)
+            index = load_index(folder, corpus_dir, embedder, source_hash())  # the data the build just read
+        return cls(index.data.corpus, index, embedder, config)
 
     def _resources(self, ids: Sequence[str]) -> list[dict]:
         return [{"name": r.name, "phone": r.phone, "url": r.url} for r in (self.resources[i] for i in ids)]

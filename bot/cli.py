@@ -61,11 +61,20 @@ def cmd_build(args: argparse.Namespace) -> int:
     if status:
         print("build stopped: fix the corpus first (the current index was left as it was).", file=sys.stderr)
         return status
-    from bot.embed import default_embedder
-    from bot.index import build_index
-    report = build_index(corpus, default_embedder(), paths.index_dir(), progress=not args.quiet)
+    from bot.embed import build_embedder, default_embedder
+    from bot.index import build_index, load_index
+    from bot.policy.training import source_hash
+
+    embedder = build_embedder()
+    report = build_index(corpus, embedder, paths.index_dir(), progress=not args.quiet)
+    models = "trained the policy and answerability models" if report.trained else \
+        "reused the trained models (nothing they learn from changed)"
     print(f"built {report.folder}: {report.passages} passages; embedded {report.embedded} texts, "
-          f"reused {report.reused} from cache; {report.seconds:.1f} s")
+          f"reused {report.reused} from cache; {models}; {report.seconds:.1f} s")
+    server = default_embedder()  # the serving encoder: exported now if it is onnx, and checked on the index
+    if server is not embedder:
+        load_index(paths.index_dir(), corpus, server, source_hash())
+        print(f"serving encoder {server.name} reproduces the index's vectors")
     return 0
 
 

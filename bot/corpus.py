@@ -74,6 +74,7 @@ class Corpus:
     passages: tuple[Passage, ...]
     sources: dict[str, Source]
     aliases: dict[str, str] = field(default_factory=dict)  # removed passage id -> kept id (aliases.yaml)
+    files_hash: str = field(default="", compare=False)  # `corpus_files_hash` of the folder it was read from
 
     def by_id(self) -> dict[str, Passage]:
         """Return the passages keyed by id."""
@@ -90,6 +91,26 @@ class Corpus:
 def content_hash(*parts: str) -> str:
     """Return a sha256 hex digest of the given text parts."""
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def corpus_files(folder: Path) -> list[Path]:
+    """The files `load_corpus` reads from `folder`, in a stable order."""
+    folder = Path(folder)
+    files = [folder / "sources.yaml", folder / "aliases.yaml"]
+    files += sorted((folder / "passages").glob("*.yaml")) + sorted((folder / "questions").glob("*.yaml"))
+    return [f for f in files if f.is_file()]
+
+
+def corpus_files_hash(folder: Path) -> str:
+    """sha256 of the names and bytes of every corpus file: equal means the same corpus, without parsing
+    any YAML (what `Engine.load` checks at start against the index's manifest)."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for path in corpus_files(folder):
+        data = path.read_bytes()
+        digest.update(f"{path.relative_to(folder).as_posix()}\x1f{len(data)}\x1f".encode())
+        digest.update(data)
+    return digest.hexdigest()
 
 
 def _as_date(value) -> str | None:
@@ -228,6 +249,10 @@ def load_corpus(folder: Path) -> Corpus:
         CorpusError: a file is missing, not YAML, or an entry lacks a field.
     """
     folder = Path(folder)
+    try:
+        files_hash = corpus_files_hash(folder)  # before parsing: a file changed meanwhile makes the index stale
+    except OSError:
+        files_hash = ""  # the loaders below name the unreadable file
     sources = load_sources(folder / "sources.yaml")
     passages = load_passages(folder / "passages")
     questions = load_questions(folder / "questions")
@@ -235,4 +260,5 @@ def load_corpus(folder: Path) -> Corpus:
     if unknown:
         raise CorpusError(f"{folder / 'questions'}: questions for unknown passage id(s) {', '.join(unknown[:5])}")
     passages = [replace(p, questions=questions.get(p.id, ())) for p in passages]
-    return Corpus(passages=tuple(passages), sources=sources, aliases=load_aliases(folder / "aliases.yaml"))
+    return Corpus(passages=tuple(passages), sources=sources, aliases=load_aliases(folder / "aliases.yaml"),
+                  files_hash=files_hash)

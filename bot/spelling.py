@@ -58,6 +58,14 @@ class SpellFixer:
                 self._index.setdefault(variant, []).append(word)
         self._cache: dict[str, str] = {}
 
+    def __getstate__(self) -> dict:
+        """Pickled into the index by the build without its cache of corrections (`__init__` is not run
+        when the index is loaded: the vocabulary and its delete index are read as they are)."""
+        return {"vocabulary": self.vocabulary, "_index": self._index}
+
+    def __setstate__(self, state: dict) -> None:
+        self.vocabulary, self._index, self._cache = state["vocabulary"], state["_index"], {}
+
     def correct_word(self, word: str) -> str:
         """Return the vocabulary word closest to `word` (lowercase), or `word` itself."""
         lower = word.lower()

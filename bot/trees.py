@@ -83,28 +83,63 @@ class TreeEnsemble:
         """P(class 1) of one feature vector."""
         return 1.0 / (1.0 + math.exp(-self.raw(x)))
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The ensemble as named arrays (`from_arrays` reads them back)."""
+        return {"roots": self.roots, "feature": self.feature, "threshold": self.threshold,
+                "missing_left": self.missing_left, "left": self.left, "right": self.right, "leaf": self.leaf,
+                "value": self.value,
+                "scalars": np.array([self.baseline, self.depth, self.n_features], dtype=np.float64)}
+
+    @classmethod
+    def from_arrays(cls, data) -> "TreeEnsemble":
+        """Rebuild an ensemble from `arrays()` (or an open `.npz` holding them)."""
+        baseline, depth, n_features = np.asarray(data["scalars"]).tolist()
+        return cls(data["roots"], data["feature"], data["threshold"], data["missing_left"], data["left"],
+                   data["right"], data["leaf"], data["value"], float(baseline), int(depth), int(n_features))
+
     def save(self, path: Path) -> None:
         """Write the arrays to an `.npz` file."""
-        np.savez(path, roots=self.roots, feature=self.feature, threshold=self.threshold,
-                 missing_left=self.missing_left, left=self.left, right=self.right, leaf=self.leaf,
-                 value=self.value, scalars=np.array([self.baseline, self.depth, self.n_features], dtype=np.float64))
+        np.savez(path, **self.arrays())
 
     @classmethod
     def load(cls, path: Path) -> "TreeEnsemble":
         """Read a file written by `save`."""
         with np.load(path) as data:
-            baseline, depth, n_features = data["scalars"].tolist()
-            return cls(data["roots"], data["feature"], data["threshold"], data["missing_left"], data["left"],
-                       data["right"], data["leaf"], data["value"], float(baseline), int(depth), int(n_features))
+            return cls.from_arrays(data)
 
 
 @dataclass
 class Answerability:
-    """What the engine needs of the answerability model: P(answerable) and the build's CV threshold."""
+    """What the engine needs of the answerability model (bot/answerability.py): the trees, the training
+    questions' vectors for the neighbour features, and the build's cross-validated threshold."""
 
     trees: TreeEnsemble
     threshold: float
+    examples: np.ndarray     # (n, dim) float32 unit vectors of the training questions
+    answerable: np.ndarray   # (n,) bool
 
-    def probability(self, x: np.ndarray) -> float:
-        """P(answerable) of one feature vector (`bot.answerability.features`)."""
-        return self.trees.probability(x)
+    @classmethod
+    def from_model(cls, model) -> "Answerability":
+        """From a trained `bot.answerability.AnswerabilityModel` (build time)."""
+        return cls(TreeEnsemble.from_estimator(model.estimator), float(model.threshold),
+                   np.asarray(model.examples, dtype=np.float32), np.asarray(model.answerable, dtype=bool))
+
+    def probability(self, x: np.ndarray, vector: np.ndarray) -> float:
+        """P(answerable) of one question: its base features `x` and its search vector (as
+        `AnswerabilityModel.probability`, without scikit-learn)."""
+        from bot.answerability import N_BASE, neighbour_scores
+
+        row = np.concatenate([x[:N_BASE], neighbour_scores(vector, self.examples, self.answerable)[0]])
+        return self.trees.probability(row)
+
+    def save(self, path: Path) -> None:
+        """Write the trees and the examples to one `.npz` file."""
+        arrays = self.trees.arrays()
+        np.savez(path, examples=self.examples, answerable=self.answerable, **arrays)
+
+    @classmethod
+    def load(cls, path: Path, threshold: float) -> "Answerability":
+        """Read a file written by `save`."""
+        with np.load(path) as data:
+            return cls(TreeEnsemble.from_arrays(data), threshold, data["examples"].astype(np.float32),
+                       data["answerable"].astype(bool))

@@ -41,8 +41,13 @@ def real_engine():
 
 
 @pytest.fixture(scope="session")
-def fake_engine(tmp_path_factory):
+def fake_index_dir(tmp_path_factory) -> Path:
+    """Where `fake_engine`'s index is built (the project's corpus and bank, the fake embedder)."""
+    return tmp_path_factory.mktemp("fake-index") / "index"
+
+
+@pytest.fixture(scope="session")
+def fake_engine(fake_index_dir):
     """An engine over the project's corpus and policy with the fake embedder (fast, no model)."""
     from bot.answer import Engine
-    folder = tmp_path_factory.mktemp("fake-index")
-    return Engine.load(index_dir=folder / "index", embedder=FakeEmbedder())
+    return Engine.load(index_dir=fake_index_dir, embedder=FakeEmbedder())

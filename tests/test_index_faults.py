@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.answer import Engine
@@ -25,6 +26,7 @@ from support import PROJECT, TINY_PASSAGES, FakeEmbedder, write_corpus
 from training_items import TRAIN_ITEMS, small_policy
 
 INDEX_FILES = ["manifest.json", "passages.faiss", "questions.npy", "sentences.npy", "sentences.json", "policy_model.npz",
+               "answerability_trees.npz", "engine.pkl",
                "bm25/params.index.json", "bm25/vocab.index.json", "bm25/data.csc.index.npy",
                "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy"]
 RUN_BUILD = "Run `kratom-qa build` to rebuild it."
@@ -165,10 +167,35 @@ def test_index_from_another_model_is_detected_then_rebuilt(built):
 def test_manifest_naming_another_model_is_detected(built):
     corpus_dir, index_dir = built
     manifest = json.loads((index_dir / "manifest.json").read_text())
-    manifest["model"] = "sentence-transformers/some-other-model"
+    manifest["model"] = manifest["vectors"] = "sentence-transformers/some-other-model"
     (index_dir / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(StaleIndexError, match="some-other-model") as caught:
         _load(corpus_dir, index_dir)
+    assert RUN_BUILD in str(caught.value)
+
+
+class SameWeightsEmbedder(FakeEmbedder):
+    """Another encoder of the fake's weights (as onnx is of torch's): it may serve the fake's index."""
+
+    name = "fake-hash-embedder+other-runtime"
+    vector_space = FakeEmbedder.name
+
+
+class DriftingEmbedder(SameWeightsEmbedder):
+    """Claims the fake's weights but does not reproduce its vectors (a broken export)."""
+
+    def encode(self, texts, progress: bool = False):
+        vectors = super().encode(texts, progress)
+        vectors[:, :8] = 0.5
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_another_encoder_of_the_same_weights_serves_the_index_if_it_reproduces_its_vectors(built):
+    corpus_dir, index_dir = built
+    engine = _load(corpus_dir, index_dir, SameWeightsEmbedder())
+    validate_reply(engine.ask("Is kratom approved by the FDA?"))
+    with pytest.raises(StaleIndexError, match="does not reproduce its vectors") as caught:
+        _load(corpus_dir, index_dir, DriftingEmbedder())
     assert RUN_BUILD in str(caught.value)
 
 

@@ -31,8 +31,27 @@ def test_probabilities_equal_scikit_learns(fitted):
 def test_saved_and_loaded_trees_give_the_same_probabilities(fitted, tmp_path):
     model, x = fitted
     TreeEnsemble.from_estimator(model).save(tmp_path / "trees.npz")
-    loaded = Answerability(TreeEnsemble.load(tmp_path / "trees.npz"), 0.5)
+    loaded = TreeEnsemble.load(tmp_path / "trees.npz")
     assert [loaded.probability(row) for row in x[:200]] == model.predict_proba(x[:200])[:, 1].tolist()
+
+
+def test_the_stored_answerability_model_equals_the_trained_one(tmp_path):
+    """Base features and neighbour features, through `save`/`load`: AnswerabilityModel's probability, bit for bit."""
+    from bot.answerability import N_BASE, train
+
+    rng = np.random.default_rng(4)
+    vectors = rng.normal(size=(400, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    answerable = vectors[:, 0] + 0.3 * rng.normal(size=400) > 0
+    x = np.column_stack([vectors[:, :2], rng.normal(size=(400, N_BASE - 2))])
+    model = train(x, vectors, answerable, max_lost=0.05, seed=1)
+    Answerability.from_model(model).save(tmp_path / "answerability.npz")
+    stored = Answerability.load(tmp_path / "answerability.npz", model.threshold)
+    queries = rng.normal(size=(300, 16)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    features = rng.normal(size=(300, N_BASE))
+    assert [stored.probability(f, q) for f, q in zip(features, queries)] == \
+        [model.probability(f, q) for f, q in zip(features, queries)]
 
 
 def test_only_binary_numeric_models_are_accepted(fitted):
