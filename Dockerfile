@@ -5,10 +5,12 @@
 #
 # The container serves on 0.0.0.0:7860 (inside the container; publish the port to choose who can reach
 # it). Ratings go to /data/feedback.jsonl (a volume: one per replica, or one shared; see README,
-# "Several replicas"). KRATOM_QA_ENCODER (torch|onnx) is fixed at build time: the index records it.
+# "Several replicas"). The index is built with torch (the reference); questions are embedded with
+# onnxruntime by default (no torch at serving; `kratom-qa build` exports the ONNX file into var/onnx/).
+# KRATOM_QA_ENCODER=torch (a build arg, or an env var at run time) serves with torch instead.
 FROM python:3.11-slim
 
-# Empty: the default encoder (bot/embed.py DEFAULT_ENCODER). The build step sees the ARG as an env var.
+# Empty: the default serving encoder (bot/embed.py DEFAULT_ENCODER, onnx). The build step sees the ARG as an env var.
 ARG KRATOM_QA_ENCODER=""
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

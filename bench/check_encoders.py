@@ -1,38 +1,36 @@
 """The onnxruntime encoder against the torch (sentence-transformers) encoder, on every evaluation question.
 
-A slow check (about 20 minutes on two cores: it builds a second index with the onnx encoder), run on
-demand, not by `make test`: `.venv/bin/python -m pytest -p no:cacheprovider --rootdir . -c /dev/null
--o pythonpath=tests bench/check_encoders.py`.
+A slow check (several minutes on two cores: every evaluation text embedded by both encoders), run on
+demand, not by `make test`: `PYTHONPATH=.:tests .venv/bin/python -m pytest -p no:cacheprovider --rootdir .
+-c /dev/null -s bench/check_encoders.py`. Last run (2026-12-03, 7.6 min): cosine min 0.9999997; 0 differences
+on 3,180 policy, 1,825 retrieval and 450 XSTest questions; sample replies identical.
 
-Checks the conditions for making onnx the default encoder (issue 12, item 1):
+The index is built, and the policy and answerability models trained, with torch (the reference, the
+build encoder); the question is whether onnx may *serve* that index. The conditions for making onnx
+the serving default (issue 12; `bot/embed.py` DEFAULT_ENCODER):
 
 * cosine >= 0.9999 between the two encoders' vectors on every evaluation question (policy dev and
   test texts, retrieval questions, XSTest prompts), and on every text the engine embeds for them;
-* identical decisions with vectors from either encoder on one index (policy kind and reason, top-3
-  passages, the reply's kind and cited passages);
-* identical decisions end to end, each encoder with the index built by itself (the policy and
-  answerability models trained on its own vectors) -- required for onnx to be the default; with torch
-  the default, differences are reported as an expected failure (xfail) with the count;
-* serving with the onnx encoder never imports torch (a fresh process: `Engine.load`, one answer).
+* over the project's (torch-built) index, the same outcome whichever encoder embeds the question, on
+  every evaluation question: the policy decision (kind and reason), the top-3 passages, the passages
+  cited and the uncovered place; and the same whole replies on sample questions.
+
+(An index *built* with onnx vectors is not what is served: its retrained policy model decided 14 of
+3,180 policy questions differently, measured 2026-12-03, so the build stays torch.)
+Serving with onnx imports neither torch nor scikit-learn: tests/test_startup.py.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bot import paths
-from bot.embed import DEFAULT_ENCODER, MiniLMEmbedder, OnnxMiniLMEmbedder, onnx_file
+from bot.embed import MiniLMEmbedder, OnnxMiniLMEmbedder
 from support import PROJECT
 
-pytestmark = pytest.mark.integration
 
 EVAL = PROJECT / "eval"
 MIN_COSINE = 0.9999
@@ -96,14 +94,13 @@ def test_cosine_on_every_evaluation_question(torch_encoder, onnx_encoder, group)
 
 @pytest.fixture(scope="module")
 def engines(torch_encoder, onnx_encoder):
-    """One engine per encoder, each over the index built by that encoder (the default's is the project's)."""
+    """The project's index (built with torch) served by each encoder."""
     from bot.answer import Engine
 
-    own = {"torch": torch_encoder, "onnx": onnx_encoder}
-    # The other encoder's index is kept in var/ between runs: a rebuild re-embeds only changed text.
-    folders = {kind: paths.index_dir() if kind == DEFAULT_ENCODER else PROJECT / "var" / f"test-index-{kind}"
-               for kind in own}
-    return {kind: Engine.load(index_dir=folders[kind], embedder=own[kind]) for kind in own}, folders
+    engines = {kind: Engine.load(embedder=encoder, auto_build=False)
+               for kind, encoder in (("torch", torch_encoder), ("onnx", onnx_encoder))}
+    assert engines["torch"].index.manifest["build_encoder"] == "torch"
+    return engines
 
 
 def _prepared(engine, group: str):
@@ -116,7 +113,7 @@ def _prepared(engine, group: str):
 @pytest.fixture(scope="module")
 def embedded(engines, torch_encoder, onnx_encoder):
     """Per set: the prepared questions and every text they embed, with its vector from each encoder."""
-    engine = engines[0][DEFAULT_ENCODER]
+    engine = engines["torch"]
     out = {}
     for group in QUESTIONS:
         prepared = list(_prepared(engine, group))
@@ -161,23 +158,10 @@ def _compare(first_engine, second_engine, prepared_items, vectors) -> tuple[int,
 
 @pytest.mark.parametrize("group", sorted(QUESTIONS))
 def test_same_decisions_with_vectors_from_either_encoder(engines, embedded, group):
-    """One index (the default encoder's); only the question's vectors change."""
-    engine = engines[0][DEFAULT_ENCODER]
+    """The project's index; only the question's vectors change (what serving with onnx does)."""
+    engine = engines["torch"]
     count, differences = _compare(engine, engine, *embedded[group])
     print(f"{group}: {count} questions, one index, {len(differences)} differences")
-    assert not differences, differences[:10]
-
-
-@pytest.mark.parametrize("group", sorted(QUESTIONS))
-def test_same_decisions_end_to_end_each_encoder_with_its_own_index(engines, embedded, group):
-    """Each encoder with the index (and the policy and answerability models) built from its own vectors."""
-    count, differences = _compare(engines[0]["torch"], engines[0]["onnx"], *embedded[group])
-    print(f"{group}: {count} questions, own indexes, {len(differences)} differences")
-    if differences and DEFAULT_ENCODER == "torch":
-        # Measured 2026-12-03: 14 of 3180 policy questions decided differently (the policy model trained on
-        # onnx vectors moves borderline questions), so onnx is not the default; it may become so only when
-        # this holds with no difference.
-        pytest.xfail(f"{group}: {len(differences)} of {count} differ end to end: {differences[:3]}")
     assert not differences, differences[:10]
 
 
@@ -185,36 +169,11 @@ def test_replies_are_identical_for_sample_questions(engines):
     """The whole `ask` (vectors, decision, citations, messages) on a few questions of every kind."""
     questions = [("is kratom legal in indiana", []), ("and in Texas?", ["Is kratom legal in Indiana?"]),
                  ("how many grams of kratom should I take", []), ("my friend took kratom and is not breathing", []),
-                 ("what is the capital of france", []), ("can kratom damage your liver", [])]
+                 ("what is the capital of france", []), ("can kratom damage your liver", []),
+                 ("¿Qué es el kratom?", []), ("is kratom legal in narnia", [])]
     for text, history in questions:
-        replies = [engines[0][kind].ask(text, history) for kind in ("torch", "onnx")]
+        replies = [engines[kind].ask(text, history) for kind in ("torch", "onnx")]
         for reply in replies:
             for citation in reply["citations"]:
                 citation.pop("score")  # rounded cosines may differ in the 4th decimal
         assert replies[0] == replies[1], text
-
-
-SERVE_WITHOUT_TORCH = """
-import sys
-from pathlib import Path
-from bot.answer import Engine
-from bot.embed import default_embedder
-engine = Engine.load(index_dir=Path(sys.argv[1]))  # a stale index is rebuilt, still without torch
-assert engine.embedder is default_embedder() and engine.embedder.name.endswith("+onnx"), engine.embedder.name
-reply = engine.ask("is kratom legal in indiana")
-assert reply["kind"] == "answer", reply["kind"]
-heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "sentence_transformers", "transformers"))
-print("imported:", heavy)
-assert "torch" not in sys.modules, heavy
-"""
-
-
-def test_serving_with_onnx_does_not_import_torch(engines):
-    assert onnx_file().exists()  # exported by the onnx encoder fixture; the serving process must not export
-    env = {**os.environ, "KRATOM_QA_ENCODER": "onnx"}
-    env.pop("KRATOM_QA_INDEX", None)
-    folder = Path(engines[1]["onnx"])
-    done = subprocess.run([sys.executable, "-c", SERVE_WITHOUT_TORCH, str(folder)], cwd=PROJECT, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "imported: []" in done.stdout, done.stdout

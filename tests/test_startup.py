@@ -113,3 +113,28 @@ print("imported:", heavy)
                           timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "imported: []" in done.stdout, done.stdout
+
+
+def test_onnx_serves_and_torch_builds_by_default(monkeypatch):
+    from bot.embed import (MODEL_NAME, MiniLMEmbedder, OnnxMiniLMEmbedder, build_encoder_choice, encoder_choice,
+                           vector_space)
+
+    monkeypatch.delenv("KRATOM_QA_ENCODER", raising=False)
+    monkeypatch.delenv("KRATOM_QA_BUILD_ENCODER", raising=False)
+    assert (encoder_choice(), build_encoder_choice()) == ("onnx", "torch")
+    assert vector_space(OnnxMiniLMEmbedder) == vector_space(MiniLMEmbedder) == MODEL_NAME  # may share an index
+    assert OnnxMiniLMEmbedder.name != MiniLMEmbedder.name
+    monkeypatch.setenv("KRATOM_QA_ENCODER", "torch")
+    assert encoder_choice() == "torch"
+    monkeypatch.setenv("KRATOM_QA_ENCODER", "fake")
+    with pytest.raises(ValueError, match="KRATOM_QA_ENCODER"):
+        encoder_choice()
+
+
+def test_the_manifest_records_the_build_and_serving_encoders(tiny_index):
+    _, index_dir = tiny_index
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    assert manifest["format_version"] == 5
+    assert (manifest["model"], manifest["vectors"], manifest["build_encoder"]) == (
+        "fake-hash-embedder", "fake-hash-embedder", "fake")
+    assert manifest["serve_encoder"] in ("onnx", "torch") and manifest["corpus_files_hash"]
