@@ -12,12 +12,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no outbound calls
 os.environ["GRADIO_TEMP_DIR"] = str(ROOT / "var" / "gradio-tmp")  # temp files stay in the project
 Path(os.environ["GRADIO_TEMP_DIR"]).mkdir(parents=True, exist_ok=True)
+
+
+# `python app.py`: the engine starts loading now, while gradio is imported (bot/preload.py).
+if __name__ == "__main__":
+    from bot.preload import load_engine_in_background
+    _ENGINE_LOADING: Future | None = load_engine_in_background()
+else:
+    _ENGINE_LOADING = None
 
 import gradio as gr  # noqa: E402
 
@@ -156,10 +166,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(host: str | None = None, port: int | None = None) -> None:
-    """Load the engine once and serve the app (local only unless a host or GRADIO_SERVER_NAME says otherwise)."""
+def main(host: str | None = None, port: int | None = None, engine: "Engine | Future | None" = None) -> None:
+    """Load the engine once and serve the app (local only unless a host or GRADIO_SERVER_NAME says otherwise).
+
+    `engine`: a loaded engine, or the future of one (`bot.preload`); default: the one
+    `python app.py` started loading at import, else `Engine.load()` now.
+    """
     server_name, server_port = server_address(host, port)
-    demo = build_app(Engine.load())
+    engine = engine if engine is not None else _ENGINE_LOADING
+    if isinstance(engine, Future):
+        engine = engine.result()
+    demo = build_app(engine if engine is not None else Engine.load())
     demo.launch(
         server_name=server_name,
         server_port=server_port,
@@ -170,7 +187,13 @@ def main(host: str | None = None, port: int | None = None) -> None:
             font=[gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)), "ui-sans-serif", "system-ui",
                   "sans-serif"]),
         css_paths=[CSS_PATH],
+        prevent_thread_lock=True,
     )
+    # Serving now. The language detector's models (lingua, ~4 s of one core, outside the GIL) load in the
+    # background instead of on the first message that needs them; a message needing them meanwhile waits.
+    from bot.language import warm_up
+    threading.Thread(target=warm_up, name="language-models", daemon=True).start()
+    demo.block_thread()
 
 
 if __name__ == "__main__":

@@ -152,9 +152,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not path.exists() or spec is None or spec.loader is None:
         print(f"serve: {path} not found (install the project editable: pip install -e .)", file=sys.stderr)
         return 2
+    from bot.preload import load_engine_in_background
+
+    engine = load_engine_in_background()
     app = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(app)
-    app.main(host=args.host, port=args.port)
+    spec.loader.exec_module(app)  # imports gradio; the engine loads meanwhile (as `python app.py` does)
+    app.main(host=args.host, port=args.port, engine=engine)
     return 0
 
 

@@ -10,14 +10,14 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-import jsonschema
-
 KINDS = ("answer", "no_answer", "refusal", "crisis", "off_topic")
 SCHEMA_PATH = Path(__file__).parent / "schema" / "answer.schema.json"
 
 
 @lru_cache(maxsize=1)
-def _validator() -> jsonschema.Draft202012Validator:
+def _validator():
+    import jsonschema  # only where replies are checked (tests, benchmarks): ~0.1 s less at every start
+
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     return jsonschema.Draft202012Validator(schema)
 

@@ -1,0 +1,27 @@
+"""Load the engine in a background thread while the web app imports gradio (`python app.py`, `kratom-qa serve`).
+
+A light module on purpose (no bot.answer import here): the import itself runs in the thread. The
+onnxruntime session and the index files load mostly outside the GIL, so on two cores the engine is
+ready about when gradio has been imported. Nothing is built (see bot/answer.py: `Engine.load` reads
+the index); a missing or stale index is rebuilt there as always.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+
+
+def load_engine_in_background() -> Future:
+    """Start `Engine.load()` in a daemon thread; `future.result()` returns the engine or raises its error."""
+    future: Future = Future()
+
+    def load() -> None:
+        try:
+            from bot.answer import Engine
+            future.set_result(Engine.load())
+        except BaseException as error:  # noqa: BLE001 (re-raised by `future.result()`)
+            future.set_exception(error)
+
+    threading.Thread(target=load, name="engine-load", daemon=True).start()
+    return future
