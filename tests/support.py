@@ -1,4 +1,4 @@
-"""Test helpers shared by the test modules: a fake embedder and a tiny corpus writer.
+"""Test helpers shared by the test modules: a fake embedder, a tiny corpus writer, and running app processes.
 
 (Kept out of `conftest.py` so that test modules can import them by a unique module name.)
 """
@@ -6,8 +6,15 @@
 from __future__ import annotations
 
 import re
+import socket
+import subprocess
 import textwrap
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from bot.embed import FakeEmbedder  # noqa: F401  (moved to bot/embed.py; imported from here by the tests)
 
@@ -116,3 +123,52 @@ def write_corpus(folder: Path, passages: dict[str, str] | None = None, sources: 
             (folder / "questions" / f"{topic}.yaml").write_text(lines)
     return folder
 
+
+
+# --- app processes (tests/web) ------------------------------------------------------------------------
+
+APP_START_TIMEOUT_S = 300
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def is_serving(url: str) -> bool:
+    """True when the Gradio app at `url` answers its `config` route."""
+    try:
+        with urllib.request.urlopen(url + "config", timeout=3) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
+
+
+@contextmanager
+def running_app(command: list[str], env: dict, log_path: Path, url: str,
+                timeout: float = APP_START_TIMEOUT_S) -> Iterator[subprocess.Popen]:
+    """Start an app process (`python app.py ...` or `kratom-qa serve ...`), wait until `url` serves, and
+    stop it at the end; fail the test with the end of its log if it exits or does not serve in time."""
+    import pytest
+
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while not is_serving(url):
+                if process.poll() is not None:
+                    pytest.fail(f"{url}: {command[1:3]} exited with {process.returncode}:\n"
+                                f"{log_path.read_text()[-3000:]}")
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{url} not serving within {timeout:.0f} s:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.5)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)

@@ -1,7 +1,8 @@
 """Fixtures for the web app: `app.py` launched once per session in a subprocess, and a browser.
 
 The app listens on a free port (GRADIO_SERVER_PORT), writes ratings to a temporary file
-(KRATOM_QA_FEEDBACK) and is killed at the end of the session. Browser tests drive Debian's
+(KRATOM_QA_FEEDBACK) and is stopped at the end of the session; it is started by `support.running_app`,
+which tests/web/test_replicas.py uses for its two replicas too. Browser tests drive Debian's
 /usr/bin/chromium (or KRATOM_QA_CHROMIUM) through Playwright (never `playwright install`); without
 chromium they are skipped, except under CI (env CI set, e.g. CI=true), where they must run.
 """
@@ -9,22 +10,17 @@ chromium they are skipped, except under CI (env CI set, e.g. CI=true), where the
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parents[2]
+from support import PROJECT, free_port, running_app
+
 CHROMIUM = Path(os.environ.get("KRATOM_QA_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-START_TIMEOUT_S = 300
 
 
 @dataclass(frozen=True)
@@ -36,20 +32,6 @@ class AppServer:
     log: Path
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _serving(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "config", timeout=3) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return False
-
-
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory) -> AppServer:
     """`python app.py` on a free port, started once for every API and browser test."""
@@ -58,28 +40,9 @@ def app_server(tmp_path_factory) -> AppServer:
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "KRATOM_QA_FEEDBACK": str(work / "feedback.jsonl"),
            "PYTHONUNBUFFERED": "1"}
     env.pop("GRADIO_SERVER_NAME", None)  # the default must be 127.0.0.1
-    log_path = work / "app.log"
-    log = open(log_path, "w", encoding="utf-8")
-    process = subprocess.Popen([sys.executable, str(PROJECT / "app.py")], cwd=PROJECT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    try:
-        while not _serving(url):
-            if process.poll() is not None:
-                pytest.fail(f"app.py exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"app.py did not serve {url} within {START_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield AppServer(url=url, port=port, pid=process.pid, feedback=work / "feedback.jsonl", log=log_path)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
+    with running_app([sys.executable, str(PROJECT / "app.py")], env, work / "app.log", url) as process:
+        yield AppServer(url=url, port=port, pid=process.pid, feedback=work / "feedback.jsonl", log=work / "app.log")
 
 
 @pytest.fixture(scope="session")

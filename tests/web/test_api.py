@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.contract import validate_reply
+from support import PROJECT
 
 pytestmark = pytest.mark.api
 
-PROJECT = Path(__file__).resolve().parents[2]
 
 QUESTIONS = {
     "answer": "is kratom legal in indiana",

@@ -7,22 +7,17 @@ One replica is started with `kratom-qa serve --host --port`, the other with `pyt
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
+from contextlib import ExitStack
 
 import pytest
 
 from bot.contract import validate_reply
+from support import PROJECT, free_port, running_app
 
 pytestmark = pytest.mark.api
 
-PROJECT = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 300
 QUESTIONS = [
     ("is kratom legal in indiana", []),
     ("and in Texas?", ["Is kratom legal in Indiana?"]),
@@ -34,20 +29,6 @@ QUESTIONS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _serving(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "config", timeout=3) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return False
-
-
 def _commands(port_a: int, port_b: int) -> list[list[str]]:
     return [
         [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port_a)],
@@ -57,43 +38,22 @@ def _commands(port_a: int, port_b: int) -> list[list[str]]:
 
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory):
-    """Two app processes on two free ports, each with its own ratings file; killed at the end."""
+    """Two app processes on two free ports, each with its own ratings file; stopped at the end."""
     work = tmp_path_factory.mktemp("replicas")
     # Bring the index up to date once, first: replicas must load it, not race to rebuild it.
     subprocess.run([sys.executable, "-m", "bot.cli", "build", "--quiet"], cwd=PROJECT, check=True, timeout=1800,
                    capture_output=True)
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     while ports[1] == ports[0]:
-        ports[1] = _free_port()
-    started = []
-    try:
-        for number, (port, command) in enumerate(zip(ports, _commands(*ports))):
-            env = {**os.environ, "KRATOM_QA_FEEDBACK": str(work / f"feedback-{number}.jsonl"),
-                   "PYTHONUNBUFFERED": "1"}
+        ports[1] = free_port()
+    urls = [f"http://127.0.0.1:{port}/" for port in ports]
+    with ExitStack() as stack:
+        for number, (url, command) in enumerate(zip(urls, _commands(*ports))):
+            env = {**os.environ, "KRATOM_QA_FEEDBACK": str(work / f"feedback-{number}.jsonl"), "PYTHONUNBUFFERED": "1"}
             for name in ("GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT"):
                 env.pop(name, None)  # the arguments alone choose the address
-            log_path = work / f"replica-{number}.log"
-            log = open(log_path, "w", encoding="utf-8")
-            process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
-            started.append((process, log, log_path, f"http://127.0.0.1:{port}/"))
-        deadline = time.monotonic() + START_TIMEOUT_S
-        for process, _, log_path, url in started:
-            while not _serving(url):
-                if process.poll() is not None:
-                    pytest.fail(f"{url} exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"{url} not serving within {START_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.5)
-        yield [url for *_, url in started]
-    finally:
-        for process, log, *_ in started:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-            log.close()
+            stack.enter_context(running_app(command, env, work / f"replica-{number}.log", url))
+        yield urls
 
 
 def test_two_replicas_answer_ask_identically(replicas):
