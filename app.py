@@ -173,9 +173,12 @@ def main(host: str | None = None, port: int | None = None, engine: "Engine | Fut
     `python app.py` started loading at import, else `Engine.load()` now.
     """
     server_name, server_port = server_address(host, port)
+    from bot.preload import limit_blas_threads
+
     engine = engine if engine is not None else _ENGINE_LOADING
     if isinstance(engine, Future):
         engine = engine.result()
+    limit_blas_threads()
     demo = build_app(engine if engine is not None else Engine.load())
     demo.launch(
         server_name=server_name,

@@ -497,7 +497,7 @@ def load_index(folder: Path, corpus: Corpus | Path | str, embedder: Embedder, po
         sentence_vectors = np.load(folder / "sentences.npy")
         meta = json.loads((folder / "sentences.json").read_text())
         question_vectors = np.load(folder / "questions.npy")
-        policy_model = PolicyModel.load(folder)
+        policy_model = _serving_layout(PolicyModel.load(folder))
         answerability = Answerability.load(folder / TREES_FILE, float(manifest["answerability_threshold"]))
         data = EngineData.load(folder)
         bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
@@ -532,6 +532,15 @@ def load_index(folder: Path, corpus: Corpus | Path | str, embedder: Embedder, po
     if embedder.name != manifest.get("model"):
         _check_probe(index, embedder, folder)
     return index
+
+
+def _serving_layout(model: PolicyModel) -> PolicyModel:
+    """Keep the policy coefficients as float64 in Fortran order, so that `features @ coef.T` (a CSR row times
+    a C-contiguous float64 matrix) uses them as they are: stored as float32 (4 x 2**18), they were upcast
+    and copied (8 MB) at every question. The same values, so the same probabilities, bit for bit."""
+    model.label_coef = np.asfortranarray(model.label_coef, dtype=np.float64)
+    model.reason_coef = np.asfortranarray(model.reason_coef, dtype=np.float64)
+    return model
 
 
 def _check_probe(index: SearchIndex, embedder: Embedder, folder: Path) -> None:
