@@ -192,10 +192,11 @@ def main(host: str | None = None, port: int | None = None, engine: "Engine | Fut
         css_paths=[CSS_PATH],
         prevent_thread_lock=True,
     )
-    # Serving now. The language detector's models (lingua, ~4 s of one core, outside the GIL) load in the
-    # background instead of on the first message that needs them; a message needing them meanwhile waits.
+    # Serving now. The language detector's models (lingua: ~4 s, holding the GIL) load in the background, one
+    # language at a time with pauses between (bot/language.py), instead of all at once on the first message
+    # that needs them.
     from bot.language import warm_up
-    threading.Thread(target=warm_up, name="language-models", daemon=True).start()
+    threading.Thread(target=warm_up, kwargs={"pause": 0.05}, name="language-models", daemon=True).start()
     demo.block_thread()
 
 
