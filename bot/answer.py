@@ -59,8 +59,11 @@ class Engine:
         self.config = config
         self.policy = Policy(config, index.policy_model, embedder.dim)
         self.retriever = Retriever(index)
-        by_id = corpus.by_id()  # once: calling it per passage made loading quadratic in the corpus size
-        self.passages: list[Passage] = [by_id[pid] for pid in index.passage_ids]
+        if index.data is not None and corpus.passages is index.data.corpus.passages:
+            self.passages: list[Passage] = list(corpus.passages)  # the index's own corpus: already in index order
+        else:
+            by_id = corpus.by_id()  # once: calling it per passage made loading quadratic in the corpus size
+            self.passages = [by_id[pid] for pid in index.passage_ids]
         self.messages = config.messages
         self.resources = config.resources
         data = index.data  # derived from the corpus by the build (bot/enginedata.py), loaded, not recomputed

@@ -40,6 +40,7 @@ import bm25s
 from bot.corpus import Corpus, CorpusError, Passage, content_hash, corpus_files_hash
 from bot.embed import Embedder, encoder_kind, vector_space
 from bot.enginedata import FILE as ENGINE_FILE
+from bot.enginedata import VERSION as ENGINE_DATA_VERSION
 from bot.enginedata import EngineData, inputs_hash
 from bot.normalize import split_sentences, tokenize
 from bot.answerability import FEATURE_NAMES, N_BASE, question_features
@@ -372,6 +373,7 @@ def build_index(corpus: Corpus, embedder: Embedder, folder: Path, progress: bool
             "corpus_hash": corpus.corpus_hash,
             "corpus_files_hash": corpus.files_hash or None,
             "engine_inputs": inputs_hash(),
+            "engine_data_version": ENGINE_DATA_VERSION,
             "policy_hash": policy_model.data_hash if not custom else "custom",
             "models_trained_at": previous.get("models_trained_at", now) if reused else now,
             "answerability_threshold": answerability.threshold,
@@ -435,6 +437,8 @@ def check_manifest(manifest: dict, folder: Path, corpus: Corpus | None, embedder
         raise _fail(folder, "is older than the policy data (data/policy/train/ or bot/policy/data/)")
     if manifest.get("engine_inputs") != inputs_hash():
         raise _fail(folder, "is older than bot/data/jurisdictions.yaml")
+    if manifest.get("engine_data_version") != ENGINE_DATA_VERSION:
+        raise _fail(folder, "holds engine data of another version of kratom-qa (bot/enginedata.py)")
 
 
 def _check_corpus_files(manifest: dict, folder: Path, corpus_dir: Path) -> None:
@@ -485,17 +489,12 @@ def load_index(folder: Path, corpus: Corpus | Path | str, embedder: Embedder, po
     check_manifest(manifest, folder, loaded_corpus, embedder, policy_hash)
     if loaded_corpus is None:
         _check_corpus_files(manifest, folder, Path(corpus))
-    for name, expected in (manifest.get("checksums") or {}).items():
-        try:
-            actual = _checksum(folder / name)
-        except OSError as exc:
-            raise _fail(folder, f"has a missing or corrupt file ({name}: {exc.strerror or exc})") from exc
-        if actual != expected:
-            raise _fail(folder, f"has a corrupt file ({name} does not match its checksum)")
+    _verify_checksums(folder, manifest)
     try:
         dense = faiss.read_index(str(folder / "passages.faiss"))
-        sentence_vectors = np.load(folder / "sentences.npy")
-        meta = json.loads((folder / "sentences.json").read_text())
+        # Memory-mapped: read on use (a few rows per question), not copied at start (400 MB at 100k passages).
+        sentence_vectors = np.load(folder / "sentences.npy", mmap_mode="r")
+        meta = _read_json(folder / "sentences.json")
         question_vectors = np.load(folder / "questions.npy")
         policy_model = _serving_layout(PolicyModel.load(folder))
         answerability = Answerability.load(folder / TREES_FILE, float(manifest["answerability_threshold"]))
@@ -521,9 +520,9 @@ def load_index(folder: Path, corpus: Corpus | Path | str, embedder: Embedder, po
         raise _fail(folder, "was built from another version of the corpus (passage or source details changed)")
     index = SearchIndex(
         passage_ids=ids, dense=dense, bm25=bm25,
-        sentence_vectors=sentence_vectors.astype(np.float32),
+        sentence_vectors=sentence_vectors.astype(np.float32, copy=False),
         sentence_owner=np.asarray(meta["owners"], dtype=np.int64), sentences=list(meta["sentences"]),
-        question_vectors=question_vectors.astype(np.float32),
+        question_vectors=question_vectors.astype(np.float32, copy=False),
         question_owner=np.asarray(meta["question_owners"], dtype=np.int64), policy_model=policy_model,
         answerability=answerability,
         manifest=manifest,
@@ -541,6 +540,34 @@ def _serving_layout(model: PolicyModel) -> PolicyModel:
     model.label_coef = np.asfortranarray(model.label_coef, dtype=np.float64)
     model.reason_coef = np.asfortranarray(model.reason_coef, dtype=np.float64)
     return model
+
+
+def _verify_checksums(folder: Path, manifest: dict) -> None:
+    """Check every file against the manifest's CRC-32 before anything is read from it; two files at a time
+    (reading and zlib.crc32 release the GIL: at 100k passages the index is ~1 GB)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = manifest.get("checksums") or {}
+
+    def check(name: str) -> str | None:
+        try:
+            actual = _checksum(folder / name)
+        except OSError as exc:
+            return f"has a missing or corrupt file ({name}: {exc.strerror or exc})"
+        return None if actual == expected[name] else f"has a corrupt file ({name} does not match its checksum)"
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        problems = [problem for problem in pool.map(check, sorted(expected)) if problem]
+    if problems:
+        raise _fail(folder, problems[0])
+
+
+def _read_json(path: Path):
+    """JSON from a file (orjson when installed: 3-4 times faster on the sentences of 100k passages)."""
+    try:
+        import orjson
+    except ImportError:
+        return json.loads(path.read_text())
+    return orjson.loads(path.read_bytes())
 
 
 def _check_probe(index: SearchIndex, embedder: Embedder, folder: Path) -> None:
