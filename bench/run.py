@@ -5,9 +5,8 @@
     .venv/bin/python -m bench.run api --seconds 30
     .venv/bin/python -m bench.run soak --soak-seconds 180
 
-Sections: speed, coldstart, build, scale, api, soak, onnx (onnx is optional and skipped by "all"
-unless onnx + onnxruntime are installed). Sections needing app.py are skipped (and say so) when
-app.py has no api_name="ask" event yet.
+Sections: speed, coldstart, build, scale, api, soak, onnx. Sections needing app.py are skipped (and
+say so) when app.py has no api_name="ask" event.
 """
 
 from __future__ import annotations
@@ -27,13 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", default=[], help=f"any of {', '.join(SECTIONS)} (default: all)")
     parser.add_argument("--passes", type=int, default=1, help="speed: passes over the questions")
-    parser.add_argument("--repeats", type=int, default=3, help="coldstart: launches of each kind")
+    parser.add_argument("--repeats", type=int, default=5, help="coldstart: launches of each kind")
     parser.add_argument("--passages", type=int, default=100_000, help="scale: synthetic corpus size")
     parser.add_argument("--clients", type=int, default=16, help="api: concurrent gradio_client clients")
     parser.add_argument("--seconds", type=float, default=30.0, help="api: load duration")
     parser.add_argument("--soak-seconds", type=float, default=180.0, help="soak: load duration")
     args = parser.parse_args(argv)
-    chosen = args.sections or [s for s in SECTIONS if s != "onnx" or _has_onnx()]
+    chosen = args.sections or list(SECTIONS)
     unknown = set(chosen) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
@@ -68,15 +67,6 @@ def main(argv: list[str] | None = None) -> int:
         print(text, flush=True)
         print(f"== {name} done in {time.perf_counter() - started:.0f} s -> {RESULTS}", file=sys.stderr, flush=True)
     return 0
-
-
-def _has_onnx() -> bool:
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """Scale: a synthetic corpus of 100,000 passages (generated here, in a temp folder, never kept).
 
+    .venv/bin/python -m bench.run scale    # BENCH_SCALE_DIR=folder keeps the synthetic corpus and index
+
 How the corpus is made: the 157 real passages plus synthetic ones. A synthetic passage is 2-4 real
 corpus sentences (60% from one "base" passage, the rest from random passages), titled after its
 base passage with a number; it takes the base's topic, sources and evidence. Its vector is not
@@ -11,15 +13,19 @@ embeddings, and the policy's training messages their vectors from the project in
 embedded by the real model. The index is built by `bot.index.build_index` (so the HNSW switch at
 >= 50,000 passages and BM25 are the real ones) through a look-up embedder that returns these vectors.
 
-Measured: build and load time, answer median vs the real corpus (same questions, interleaved),
-recall@10 of HNSW vs exact flat search on the same vectors, dense and BM25 query times, the cost
-of loading 100k passages from YAML, and a cProfile of `ask` at 100k.
+The synthetic corpus is written as a corpus folder (YAML, as `kratom-qa build` reads it) and loaded
+with `load_corpus`, so the index records its files' hash and `Engine.load` serves it as it serves the
+real one. Measured: build time, start-up (`Engine.load` in a fresh process, wall time, against the real
+corpus's, alternating), answer median vs the real corpus (same questions, interleaved), recall@10 of
+HNSW vs exact flat search on the same vectors, dense and BM25 query times, the cost of parsing 100k
+passages of YAML (build time only now), and a cProfile of `ask` at 100k.
 """
 
 from __future__ import annotations
 
 import cProfile
 import gc
+import json
 import os
 import pstats
 import random
@@ -47,9 +53,16 @@ class LookupEmbedder:
     """Returns prepared vectors for known texts (by text, or by the index cache's content hash);
     anything else goes to the real model (counted)."""
 
+    kind = "lookup"
+
     def __init__(self, real, table: dict[str, np.ndarray], cache: dict[str, np.ndarray] | None = None) -> None:
+        from bot.embed import MODEL_NAME
+
         self.real, self.table, self.cache = real, table, cache or {}
-        self.name, self.dim = real.name, real.dim
+        # Named as the build encoder (torch), whose vectors the cache holds; misses go to the served encoder
+        # (onnx: the same vectors, checked by bench/check_encoders.py).
+        self.name = self.vector_space = MODEL_NAME
+        self.dim = real.dim
         self.misses = 0
 
     def _known(self, text: str) -> np.ndarray | None:
@@ -116,76 +129,69 @@ def synthetic_corpus(engine, n_total: int, seed: int = 7):
     return Corpus(passages=tuple(passages), sources=dict(engine.corpus.sources)), table
 
 
-class _timed_init_steps:
-    """Time the per-passage steps of `Engine.__init__` (whichever of them exist) while it runs."""
-
-    def __enter__(self):
-        import bot.answer as answer
-        self.seconds: dict[str, float] = defaultdict(float)
-        self.undo = []
-        import bot.query as query
-        targets = [(answer.Engine, "_rows_by_refusal_reason", "refusal-safe rows (dose regexes per passage)")]
-        for module in (query, answer):
-            if hasattr(module, "SpellFixer"):
-                targets.append((module.SpellFixer, "__init__", "SpellFixer vocabulary (all passages)"))
-                break
-        for module in (query, answer):
-            if hasattr(module, "Jurisdictions"):
-                targets.append((module.Jurisdictions, "named_in", "Jurisdictions.named_in (places of every passage)"))
-                break
-        for owner, name, label in targets:
-            original = getattr(owner, name)
-
-            def wrapper(*args, _original=original, _label=label, **kwargs):
-                started = time.perf_counter()
-                try:
-                    return _original(*args, **kwargs)
-                finally:
-                    self.seconds[_label] += time.perf_counter() - started
-
-            setattr(owner, name, wrapper)
-            self.undo.append((owner, name, original))
-        return self.seconds
-
-    def __exit__(self, *exc):
-        for owner, name, original in self.undo:
-            setattr(owner, name, original)
-        return False
-
-
-def yaml_load_seconds(corpus, folder: Path) -> tuple[float, float]:
-    """Write the corpus as YAML (one file per topic) and time `load_corpus`; also its hash."""
-    from bot.corpus import load_corpus
-
+def write_corpus_folder(corpus, folder: Path) -> None:
+    """Write the corpus as a corpus folder: sources.yaml, passages/<topic>.yaml, questions/<topic>.yaml."""
     import shutil
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "passages").mkdir(parents=True)
-    by_topic = defaultdict(list)
+    (folder / "questions").mkdir(parents=True)
+    by_topic, questions_by_topic = defaultdict(list), defaultdict(dict)
     for p in corpus.passages:
-        by_topic[p.topic].append({"id": p.id, "topic": p.topic, "title": p.title, "text": p.text,
-                                  "sources": list(p.sources), "evidence": p.evidence, "as_of": p.as_of,
-                                  "reviewed": p.reviewed, "allowed_figures": list(p.allowed_figures)})
+        by_topic[p.topic].append({
+            "id": p.id, "topic": p.topic, "title": p.title, "text": p.text, "sources": list(p.sources),
+            "evidence": p.evidence, "as_of": p.as_of, "as_of_kind": p.as_of_kind,
+            "allowed_figures": list(p.allowed_figures),
+            "checked": {"date": p.reviewed, "against": list(p.checked_against or p.sources)}})
+        if p.questions:
+            questions_by_topic[p.topic][p.id] = list(p.questions)
     for topic, entries in by_topic.items():
         (folder / "passages" / f"{topic}.yaml").write_text(
+            yaml.dump(entries, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True, width=100))
+    for topic, entries in questions_by_topic.items():
+        (folder / "questions" / f"{topic}.yaml").write_text(
             yaml.dump(entries, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True, width=100))
     sources = [{"id": s.id, "publisher": s.publisher, "title": s.title, "url": s.url,
                 "published": s.published, "kind": s.kind} for s in corpus.sources.values()]
     (folder / "sources.yaml").write_text(yaml.dump(sources, Dumper=yaml.CSafeDumper, sort_keys=False))
-    t = time.perf_counter()
-    loaded = load_corpus(folder)
-    load_s = time.perf_counter() - t
-    t = time.perf_counter()
-    _ = loaded.corpus_hash
-    return load_s, time.perf_counter() - t
+
+
+STARTUP = """
+import json, sys, time
+t0 = time.perf_counter()
+from bot.answer import Engine
+engine = Engine.load(corpus_dir=sys.argv[1], index_dir=sys.argv[2], auto_build=False)
+t1 = time.perf_counter()
+engine.ask("Is kratom legal in Ohio?")
+print(json.dumps({"load": t1 - t0, "first_ask": time.perf_counter() - t1, "passages": len(engine.passages)}))
+"""
+
+
+def startup_seconds(corpus_dir: Path, index_dir: Path) -> dict:
+    """Wall time of a fresh process: spawn, imports, `Engine.load` (no build), one answer."""
+    import subprocess
+    import sys
+
+    from bench.common import PROJECT
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", STARTUP, str(corpus_dir), str(index_dir)], cwd=PROJECT,
+                          capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    return {**out, "wall": wall}
 
 
 def run(n_passages: int = 100_000, n_questions: int = 300, seed: int = 7) -> str:
     from bot.answer import Engine
     from bot import paths
-    from bot.index import HNSW_THRESHOLD, _load_cache, build_index, load_index
-    from bot.policy.training import source_hash
+    from bot.corpus import load_corpus
+    from bot.index import HNSW_THRESHOLD, _load_cache, build_index
     from bot.retrieve import Retriever
 
+    from bot.preload import limit_blas_threads
+
+    limit_blas_threads()  # as the web app serves (bot/preload.py)
     real_engine = Engine.load(auto_build=False)
     rss_start = rss_mib(os.getpid())
     t = time.perf_counter()
@@ -193,26 +199,39 @@ def run(n_passages: int = 100_000, n_questions: int = 300, seed: int = 7) -> str
     gen_s = time.perf_counter() - t
     # The policy's training messages were embedded by the project's last build: reuse those vectors.
     lookup = LookupEmbedder(real_engine.embedder, table, _load_cache(paths.index_dir(), real_engine.embedder.dim))
-    policy_hash = source_hash()
     keep = os.environ.get("BENCH_SCALE_DIR")  # a folder to keep the synthetic index in between runs
     tmp = tempfile.TemporaryDirectory(prefix="kqa-bench-scale-") if not keep else None
     work = Path(keep) if keep else Path(tmp.name)
     try:
+        _say('writing the corpus as YAML and loading it')
+        corpus_dir = work / "corpus"
+        write_corpus_folder(corpus, corpus_dir)
+        t = time.perf_counter()
+        corpus = load_corpus(corpus_dir)
+        yaml_s = time.perf_counter() - t
+        t = time.perf_counter()
+        _ = corpus.corpus_hash
+        hash_s = time.perf_counter() - t
         _say('building the index')
         folder = work / "index"
         t = time.perf_counter()
-        report = build_index(corpus, lookup, folder, progress=False)  # trains the policy model as a real build does
+        report = build_index(corpus, lookup, folder, progress=False)  # derives the engine data, trains the models
         build_s = time.perf_counter() - t
-        del table, lookup
+        del table, lookup, corpus
         gc.collect()
-        _say('loading the index')
+        _say('start-up: fresh processes, real and big alternating')
+        starts: dict[str, list[dict]] = {"real": [], "big": []}
+        for n in range(3):
+            for name in (("real", "big") if n % 2 == 0 else ("big", "real")):
+                starts[name].append(startup_seconds(*((paths.corpus_dir(), paths.index_dir()) if name == "real"
+                                                      else (corpus_dir, folder))))
+        start_real = statistics.median(x["wall"] for x in starts["real"])
+        start_big = statistics.median(x["wall"] for x in starts["big"])
+        _say('loading the big engine here')
         t = time.perf_counter()
-        index = load_index(folder, corpus, real_engine.embedder, policy_hash)
+        big = Engine.load(corpus_dir, folder, embedder=real_engine.embedder, auto_build=False)
         load_s = time.perf_counter() - t
-        t = time.perf_counter()
-        with _timed_init_steps() as init_steps:
-            big = Engine(corpus, index, real_engine.embedder, real_engine.config)
-        init_s = time.perf_counter() - t
+        index = big.index
         rss_big = rss_mib(os.getpid())
 
         _say('asking (real vs big, interleaved)')
@@ -317,12 +336,11 @@ def run(n_passages: int = 100_000, n_questions: int = 300, seed: int = 7) -> str
             big.retriever.search(vec, text, k=3)
             plain.append(time.perf_counter() - t0)
 
-        _say('yaml')
-        yaml_s, hash_s = yaml_load_seconds(corpus, work / "yaml-corpus")
     finally:
         if tmp is not None:
             tmp.cleanup()
 
+    runs = {name: ", ".join(f"{x['wall']:.2f}" for x in found) for name, found in starts.items()}
     kinds = ", ".join(f"{k}: {median_ms(s):.1f} → {median_ms(b):.1f} ms (n={len(s)})"
                       for k, (s, b) in sorted(by_kind.items()))
     lines = [
@@ -335,11 +353,17 @@ def run(n_passages: int = 100_000, n_questions: int = 300, seed: int = 7) -> str
         "| measure | value |",
         "|---|---|",
         f"| generate corpus + vectors | {gen_s:.1f} s |",
-        f"| `build_index` (HNSW since {n_passages:,} >= {HNSW_THRESHOLD:,}; BM25; {report.embedded:,} texts "
-        f"'embedded' by look-up) | {build_s:.1f} s |",
-        f"| `load_index` | {load_s:.2f} s |",
-        f"| `Engine(...)` init | {init_s:.1f} s, of which: " + "; ".join(f"{k} {v:.1f} s" for k, v in init_steps.items()) + " |",
-        f"| `load_corpus` of the same {n_passages:,} passages written as YAML | {yaml_s:.1f} s (corpus_hash {hash_s:.2f} s) |",
+        f"| `load_corpus` of the {n_passages:,} passages written as YAML (build time only: serving parses no YAML) | "
+        f"{yaml_s:.1f} s (corpus_hash {hash_s:.2f} s) |",
+        f"| `build_index` (HNSW since {n_passages:,} >= {HNSW_THRESHOLD:,}; BM25; engine data; both models trained; "
+        f"{report.embedded:,} texts 'embedded' by look-up) | {build_s:.1f} s |",
+        f"| start-up, real corpus: fresh process, imports + `Engine.load` (wall, median of 3) | {start_real:.2f} s "
+        f"(runs: {runs['real']}) |",
+        f"| start-up, {n_passages:,} passages: the same | {start_big:.2f} s "
+        f"(runs: {runs['big']}) |",
+        f"| **start-up ratio 100k / real** | **{start_big / start_real:.2f}** (goal <= 3: "
+        f"{'met' if start_big / start_real <= 3 else 'NOT met'}) |",
+        f"| `Engine.load` of the {n_passages:,}-passage index in this process (no imports) | {load_s:.2f} s |",
         f"| process RSS: real engine → with the {n_passages:,}-passage engine | {rss_start:.0f} → {rss_big:.0f} MiB |",
         f"| dense index | `{kind}`, efSearch {ef_default} |",
         f"| median `ask`, real corpus ({len(real_engine.passages)}) | {median_ms(small_t):.2f} ms (p95 {pct_ms(small_t, 95):.1f}) |",
