@@ -76,27 +76,47 @@ def hashed_columns(tokens: Sequence[str], n_features: int) -> np.ndarray:
 
 class HashingVectorizer:
     """The subset of `sklearn.feature_extraction.text.HashingVectorizer` the policy uses: a callable
-    analyzer, no alternate sign, L2 norm (or none), float64; same output, without scikit-learn."""
+    analyzer, no alternate sign, L2 norm (or none), float64; same output, without scikit-learn.
+
+    Each token's column is remembered (most of a question's word and character n-grams were seen
+    before), so a question costs dictionary look-ups rather than hashing.
+    """
+
+    MAX_REMEMBERED = 1_000_000
 
     def __init__(self, analyzer: Callable[[str], list[str]], n_features: int, alternate_sign: bool = False,
                  norm: str | None = "l2", lowercase: bool = False) -> None:
         if not callable(analyzer) or alternate_sign or lowercase or norm not in ("l2", None):
             raise ValueError("only a callable analyzer, alternate_sign=False, lowercase=False, norm 'l2'/None")
         self.analyzer, self.n_features, self.norm = analyzer, n_features, norm
+        self._columns: dict[str, int] = {}
+
+    def _columns_of(self, tokens: list[str]) -> np.ndarray:
+        known = self._columns  # one read: another thread may replace it
+        columns = [known.get(token, -1) for token in tokens]
+        missing = [i for i, column in enumerate(columns) if column < 0]
+        if missing:
+            fresh = hashed_columns([tokens[i] for i in missing], self.n_features).tolist()
+            if len(known) > self.MAX_REMEMBERED:
+                known = self._columns = {}
+            for i, column in zip(missing, fresh):
+                columns[i] = known[tokens[i]] = column
+        return np.asarray(columns, dtype=np.int64)
 
     def transform(self, documents: Iterable[str]):
-        """A scipy CSR matrix (documents x n_features) of normalised token counts."""
+        """A scipy CSR matrix (documents x n_features) of normalised token counts, indices sorted."""
         from scipy import sparse
 
-        token_lists = [self.analyzer(document) for document in documents]
-        indptr = np.zeros(len(token_lists) + 1, dtype=np.int32)
-        np.cumsum([len(tokens) for tokens in token_lists], out=indptr[1:])
-        columns = hashed_columns([t for tokens in token_lists for t in tokens], self.n_features).astype(np.int32)
-        matrix = sparse.csr_matrix((np.ones(len(columns), dtype=np.float64), columns, indptr),
-                                   shape=(len(token_lists), self.n_features), dtype=np.float64)
-        matrix.sum_duplicates()
-        if self.norm == "l2" and matrix.nnz:
-            rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-            norms = np.sqrt(np.bincount(rows, weights=matrix.data * matrix.data, minlength=matrix.shape[0]))
-            matrix.data /= norms[rows]  # exact sums: the data are whole counts
-        return matrix
+        rows_indices, rows_data = [], []
+        for document in documents:
+            columns, counts = np.unique(self._columns_of(self.analyzer(document)), return_counts=True)
+            data = counts.astype(np.float64)
+            if self.norm == "l2" and data.size:
+                data /= np.sqrt(np.dot(data, data))  # exact: whole counts, as sklearn's row normalisation
+            rows_indices.append(columns.astype(np.int32))
+            rows_data.append(data)
+        indptr = np.zeros(len(rows_data) + 1, dtype=np.int32)
+        np.cumsum([row.size for row in rows_data], out=indptr[1:])
+        indices = np.concatenate(rows_indices) if rows_indices else np.zeros(0, dtype=np.int32)
+        data = np.concatenate(rows_data) if rows_data else np.zeros(0, dtype=np.float64)
+        return sparse.csr_matrix((data, indices, indptr), shape=(len(rows_data), self.n_features))
