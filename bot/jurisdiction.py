@@ -25,6 +25,11 @@ class Jurisdictions:
             for name, spellings in raw.items()
         ]
 
+    @property
+    def names(self) -> list[str]:
+        """Every jurisdiction this table knows, in file order."""
+        return [name for name, _, _ in self._patterns]
+
     def _candidates(self, text: str):
         words = set(_WORDS.findall(text.lower()))
         return [(name, pattern) for name, pattern, triggers in self._patterns if triggers & words]
