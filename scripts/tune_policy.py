@@ -66,7 +66,7 @@ def main() -> None:
         probs = [model.label_probabilities(featurizer.transform(rows)) for rows in dev_inputs]
         hits = [floor_hits(floor, p.readable, p.language) for p in prepared]
         print(f"\n== C={settings.c} emb={settings.embedding_weight} lex={settings.lexical_weight}")
-        for tc, ta, to in itertools.product((0.15, 0.2, 0.3, 0.4), (0.25, 0.3, 0.4, 0.5), (0.5, 0.6, 0.7)):
+        for tc, ta, to in itertools.product((0.15, 0.2, 0.25, 0.3, 0.4), (0.2, 0.25, 0.3, 0.4), (0.5, 0.6)):
             kinds = []
             for item, p, pr, h in zip(dev, prepared, probs, hits):
                 c, a, o = pr[:, LABELS.index("crisis")].max(), pr[:, LABELS.index("advice")].max(), pr[0, LABELS.index("off_topic")]
