@@ -35,6 +35,8 @@ from bot.query import preparer_for, vectors_of  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--grid", action="store_true")
+    parser.add_argument("--without", nargs="*", default=[], metavar="WRITER",
+                        help="train without these writers' files (to measure what a writer adds)")
     args = parser.parse_args()
     config = default_config()
     s = config.settings
@@ -47,7 +49,7 @@ def main() -> None:
     def embed(texts):
         return _embed_with_cache(texts, embedder, cache, False)[0]
 
-    train = load_split("train")
+    train = [item for item in load_split("train") if item.writer not in set(args.without)]
     dev = load_split("dev")
     floor = RuleFloor(config)
     prepared = [preparer.prepare(i.text, list(i.history)) for i in dev]
