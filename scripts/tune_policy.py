@@ -71,10 +71,11 @@ def main() -> None:
         for tc, ta, to in itertools.product((0.15, 0.2, 0.25, 0.3, 0.4), (0.2, 0.25, 0.3, 0.4), (0.5, 0.6)):
             kinds = []
             for item, p, pr, h in zip(dev, prepared, probs, hits):
-                c, a, o = pr[:, LABELS.index("crisis")].max(), pr[:, LABELS.index("advice")].max(), pr[0, LABELS.index("off_topic")]
+                c, a, o = pr[0, LABELS.index("crisis")], pr[0, LABELS.index("advice")], pr[0, LABELS.index("off_topic")]
+                w = pr[1:, LABELS.index("advice")].max() if len(pr) > 1 else 0.0
                 if h.crisis or c >= tc:
                     kinds.append("crisis")
-                elif h.advice or h.foreign_advice or a >= ta:
+                elif h.advice or h.foreign_advice or a >= ta or w >= s.thresholds.advice_window:
                     kinds.append("advice")
                 elif p.language != "en":
                     kinds.append("non_english")

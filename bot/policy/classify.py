@@ -4,7 +4,8 @@ too long, or retrieve.
 Order: the rule floor (data/rules.yaml) and the learned model (bot/policy/model.py) are consulted
 for a crisis first, then for an advice request, then the language, then off-topic. A long message is
 judged as a whole and window by window: the rule floor reads all of it, and any window the model
-reads as an advice request decides (the model's crisis reading of a window alone, out of context,
+reads as an advice request with high confidence (`advice_window`, above the whole message's threshold:
+a window out of context can look like a request) decides (the model's crisis reading of a window alone, out of context,
 escalated long stories on the dev writers, so a crisis is judged on the whole message and by the floor). A message above the hard cap gets the "too long" reply, unless the floor sees a crisis in it.
 The policy never calls the embedding model: it reads the vectors the engine computed once.
 """
@@ -72,12 +73,14 @@ class Policy:
         inputs = policy_inputs(prepared, vectors, self.floor)
         features = self.featurizer.transform(inputs)
         p = self.model.label_probabilities(features)
-        crisis, advice, off = float(p[0, _CRISIS]), float(p[:, _ADVICE].max()), float(p[0, _OFF])
+        crisis, advice, off = float(p[0, _CRISIS]), float(p[0, _ADVICE]), float(p[0, _OFF])
+        window_advice = float(p[1:, _ADVICE].max()) if len(inputs) > 1 else 0.0
         scores = {"p_crisis": round(crisis, 4), "p_advice": round(advice, 4), "p_off_topic": round(off, 4),
-                  "windows": len(inputs) - 1, "language": prepared.language}
+                  "p_advice_window": round(window_advice, 4), "windows": len(inputs) - 1,
+                  "language": prepared.language}
         if hits.crisis or crisis >= t.crisis:
             return Decision("crisis", "floor" if hits.crisis else "model", scores)
-        if hits.advice or hits.foreign_advice or advice >= t.advice:
+        if hits.advice or hits.foreign_advice or advice >= t.advice or window_advice >= t.advice_window:
             row = int(np.argmax(p[:, _ADVICE]))
             return Decision("refusal", self.model.reason(features[row]), scores)
         if prepared.language != "en":

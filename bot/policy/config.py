@@ -40,7 +40,8 @@ class Thresholds(_Strict):
     """Probability thresholds of the learned decision (chosen on the dev writers only)."""
 
     crisis: float = Field(gt=0, lt=1)
-    advice: float = Field(gt=0, lt=1)
+    advice: float = Field(gt=0, lt=1)           # the whole message
+    advice_window: float = Field(gt=0, lt=1)    # one window of a long message, read out of context
     off_topic: float = Field(gt=0, lt=1)
 
 
