@@ -186,13 +186,52 @@ def export_onnx(target: Path) -> Path:
     return target
 
 
-def _default_threads() -> int:
-    """onnxruntime threads per question: 1 unless `KRATOM_QA_ONNX_THREADS` says otherwise. A question is
-    a few dozen tokens: a second thread saved nothing measurable one question at a time (7.8 vs 7.8 ms on
-    the shared 2-core machine), and with many questions at once (the web app runs 16) each call then runs
-    in its own request thread, outside the GIL, instead of queueing for the session's thread pool."""
+def _configured_threads() -> int | None:
+    """`KRATOM_QA_ONNX_THREADS` as a number of onnxruntime threads per call, or None (adaptive)."""
     configured = os.environ.get(ONNX_THREADS_ENV, "").strip()
-    return max(1, int(configured)) if configured else 1
+    return max(1, int(configured)) if configured else None
+
+
+class _Sessions:
+    """The onnxruntime sessions of one model file, chosen per call by how many calls are in flight.
+
+    Adaptive (the default, on a machine with 2 or more cores): a call made while no other is running
+    uses a session with 2 intra-op threads (one question alone gets both cores, as torch's encode does);
+    a call made while others run uses a session with 1 thread, so that concurrent questions each run
+    in their own request thread, outside the GIL, instead of queueing for one session's thread pool.
+    Both sessions hold the same graph and give the same vectors, bit for bit (tests/test_embed_threads.py);
+    the second costs ~90 MB and ~0.1 s at load. `threads` (or KRATOM_QA_ONNX_THREADS) fixes one session.
+    """
+
+    def __init__(self, path: Path, threads: int | None) -> None:
+        threads = threads or _configured_threads()
+        self.fixed = threads is not None or (os.cpu_count() or 1) < 2
+        self.single = self._session(path, threads or 1)
+        self.solo = self.single if self.fixed else self._session(path, 2)
+        self._lock = threading.Lock()
+        self._in_flight = 0
+
+    @staticmethod
+    def _session(path: Path, threads: int):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads do not spin
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def run(self, feed: dict) -> np.ndarray:
+        """The model's last hidden state for `feed`, from the session that suits the calls in flight."""
+        with self._lock:
+            self._in_flight += 1
+            alone = self._in_flight == 1
+        try:
+            session = self.solo if alone else self.single
+            return session.run(["last_hidden_state"], feed)[0]
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
 
 class OnnxMiniLMEmbedder:
@@ -207,7 +246,6 @@ class OnnxMiniLMEmbedder:
     kind = "onnx"
 
     def __init__(self, path: Path | None = None, threads: int | None = None) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         folder = model_path()
@@ -225,12 +263,8 @@ class OnnxMiniLMEmbedder:
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=int(config.get("max_seq_length", 256)))
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or _default_threads()
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads do not spin
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._sessions = _Sessions(path, threads)
+        self._inputs = {i.name for i in self._sessions.single.get_inputs()}
 
     def _encode_batch(self, texts: Sequence[str]) -> np.ndarray:
         batch = self._tokenizer.encode_batch(list(texts))
@@ -239,7 +273,7 @@ class OnnxMiniLMEmbedder:
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
-        hidden = self._session.run(["last_hidden_state"], feed)[0]
+        hidden = self._sessions.run(feed)
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
