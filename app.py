@@ -18,6 +18,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no outbound calls
+# Gradio's queue keeps a record of the last GRADIO_ANALYTICS_MAX_EVENTS events (default 10,000) for its monitoring
+# page and, after every event (GRADIO_ANALYTICS_CACHE_FREQUENCY 1), rebuilds a pandas DataFrame of all of them in a
+# worker thread, holding the GIL: a cost per request that grows with the requests served (7.5% of the worker
+# threads' samples after 2,000 requests, py-spy). This app has no monitoring page: keep 1,000 records, summarised
+# every 1,000 events.
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 os.environ["GRADIO_TEMP_DIR"] = str(ROOT / "var" / "gradio-tmp")  # temp files stay in the project
 Path(os.environ["GRADIO_TEMP_DIR"]).mkdir(parents=True, exist_ok=True)
 
@@ -30,6 +37,10 @@ else:
     _ENGINE_LOADING = None
 
 import gradio as gr  # noqa: E402
+
+from bot.preload import skip_absent_matplotlib  # noqa: E402
+
+skip_absent_matplotlib()
 
 from bot import feedback, render  # noqa: E402
 from bot.answer import Engine  # noqa: E402
