@@ -218,7 +218,10 @@ class _Sessions:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads do not spin
+        # Idle pool threads sleep rather than spin. Spinning made one question alone ~12% faster (ask median
+        # 7.31 vs 8.31 ms) but cost the web app ~10% of its answers/s under 16 clients (68-70 vs 77-79/s): the
+        # spinning thread takes the CPU Gradio's event loop needs (measured 2026-12-03, bench notes in git log).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def run(self, feed: dict) -> np.ndarray:
