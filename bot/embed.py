@@ -200,7 +200,7 @@ class _Sessions:
     a call made while others run uses a session with 1 thread, so that concurrent questions each run
     in their own request thread, outside the GIL, instead of queueing for one session's thread pool.
     Both sessions hold the same graph and give the same vectors, bit for bit (tests/test_embed_threads.py);
-    the second costs ~90 MB and ~0.1 s at load. `threads` (or KRATOM_QA_ONNX_THREADS) fixes one session.
+    the second costs ~70 MiB and ~0.12 s at load (measured). `threads` (or KRATOM_QA_ONNX_THREADS) fixes one session.
     """
 
     def __init__(self, path: Path, threads: int | None) -> None:
