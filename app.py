@@ -190,7 +190,8 @@ def main(host: str | None = None, port: int | None = None, engine: "Engine | Fut
     if isinstance(engine, Future):
         engine = engine.result()
     limit_blas_threads()
-    demo = build_app(engine if engine is not None else Engine.load())
+    served = engine if engine is not None else Engine.load()
+    demo = build_app(served)
     demo.launch(
         server_name=server_name,
         server_port=server_port,
@@ -207,7 +208,14 @@ def main(host: str | None = None, port: int | None = None, engine: "Engine | Fut
     # language at a time with pauses between (bot/language.py), instead of all at once on the first message
     # that needs them.
     from bot.language import warm_up
-    threading.Thread(target=warm_up, kwargs={"pause": 0.05}, name="language-models", daemon=True).start()
+
+    def warm_up_models() -> None:
+        warm_up(pause=0.05)
+        encoder_warm_up = getattr(served.embedder, "warm_up", None)
+        if encoder_warm_up is not None:  # onnx: the 2-thread session for questions that arrive alone
+            encoder_warm_up()
+
+    threading.Thread(target=warm_up_models, name="warm-up", daemon=True).start()
     demo.block_thread()
 
 

@@ -199,17 +199,28 @@ class _Sessions:
     uses a session with 2 intra-op threads (one question alone gets both cores, as torch's encode does);
     a call made while others run uses a session with 1 thread, so that concurrent questions each run
     in their own request thread, outside the GIL, instead of queueing for one session's thread pool.
-    Both sessions hold the same graph and give the same vectors, bit for bit (tests/test_embed_threads.py);
-    the second costs ~70 MiB and ~0.12 s at load (measured). `threads` (or KRATOM_QA_ONNX_THREADS) fixes one session.
+    Both sessions hold the same graph and give the same vectors, bit for bit (tests/test_embed_threads.py).
+    The 2-thread session (~70 MiB, ~0.12 s) is not made at load: `make_solo` makes it (the web app calls
+    it once serving, in a background thread, so start-up stays one session: made at load, it cost ~0.26 s
+    of `python app.py`'s time to serve); until then every call uses the 1-thread session.
+    `threads` (or KRATOM_QA_ONNX_THREADS) fixes one session.
     """
 
     def __init__(self, path: Path, threads: int | None) -> None:
         threads = threads or _configured_threads()
         self.fixed = threads is not None or (os.cpu_count() or 1) < 2
+        self.path = path
         self.single = self._session(path, threads or 1)
-        self.solo = self.single if self.fixed else self._session(path, 2)
+        self.solo = self.single if self.fixed else None  # made by `make_solo`
         self._lock = threading.Lock()
         self._in_flight = 0
+
+    def make_solo(self) -> None:
+        """Make the 2-thread session now (idempotent; at most one is kept)."""
+        if self.solo is None:
+            solo = self._session(self.path, 2)
+            with self._lock:
+                self.solo = self.solo or solo
 
     @staticmethod
     def _session(path: Path, threads: int):
@@ -230,7 +241,8 @@ class _Sessions:
             self._in_flight += 1
             alone = self._in_flight == 1
         try:
-            session = self.solo if alone else self.single
+            solo = self.solo
+            session = solo if alone and solo is not None else self.single
             return session.run(["last_hidden_state"], feed)[0]
         finally:
             with self._lock:
@@ -268,6 +280,11 @@ class OnnxMiniLMEmbedder:
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._sessions = _Sessions(path, threads)
         self._inputs = {i.name for i in self._sessions.single.get_inputs()}
+
+    def warm_up(self) -> None:
+        """Make the session a call running alone uses (2 threads; see `_Sessions`). The web app calls it
+        once serving; a process that never calls it encodes on one thread."""
+        self._sessions.make_solo()
 
     def _encode_batch(self, texts: Sequence[str]) -> np.ndarray:
         batch = self._tokenizer.encode_batch(list(texts))

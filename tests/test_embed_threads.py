@@ -21,10 +21,30 @@ def encoder() -> OnnxMiniLMEmbedder:
     return OnnxMiniLMEmbedder()
 
 
-def test_both_sessions_give_the_same_vectors_bit_for_bit(encoder):
+def _with_solo_session(encoder: OnnxMiniLMEmbedder):
     sessions = encoder._sessions
     if sessions.fixed:
         pytest.skip("one session only (KRATOM_QA_ONNX_THREADS set, or one core)")
+    encoder.warm_up()
+    assert sessions.solo is not None and sessions.solo is not sessions.single
+    return sessions
+
+
+def test_the_two_thread_session_is_made_by_warm_up_not_at_load():
+    if not onnx_file().exists():
+        pytest.skip("the onnx file is exported by `kratom-qa build`")
+    fresh = OnnxMiniLMEmbedder()
+    if fresh._sessions.fixed:
+        pytest.skip("one session only (KRATOM_QA_ONNX_THREADS set, or one core)")
+    assert fresh._sessions.solo is None
+    fresh.encode(["before warm-up: one thread"])
+    solo = _with_solo_session(fresh).solo
+    fresh.warm_up()
+    assert fresh._sessions.solo is solo  # made once
+
+
+def test_both_sessions_give_the_same_vectors_bit_for_bit(encoder):
+    sessions = _with_solo_session(encoder)
     for text in TEXTS:
         batch = encoder._tokenizer.encode_batch([text])
         ids = np.array([e.ids for e in batch], dtype=np.int64)
@@ -35,9 +55,7 @@ def test_both_sessions_give_the_same_vectors_bit_for_bit(encoder):
 
 
 def test_a_call_alone_uses_two_threads_and_concurrent_calls_one(encoder, monkeypatch):
-    sessions = encoder._sessions
-    if sessions.fixed:
-        pytest.skip("one session only (KRATOM_QA_ONNX_THREADS set, or one core)")
+    sessions = _with_solo_session(encoder)
     used, inside, release = [], threading.Barrier(2), threading.Event()
 
     class Spy:
