@@ -18,6 +18,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no outbound calls
+# Gradio's queue keeps a record of the last GRADIO_ANALYTICS_MAX_EVENTS events (default 10,000) for its monitoring
+# page and, after every event (GRADIO_ANALYTICS_CACHE_FREQUENCY 1), rebuilds a pandas DataFrame of all of them in a
+# worker thread, holding the GIL: a cost per request that grows with the requests served (7.5% of the worker
+# threads' samples after 2,000 requests, py-spy). This app has no monitoring page: keep 1,000 records, summarised
+# every 1,000 events.
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 os.environ["GRADIO_TEMP_DIR"] = str(ROOT / "var" / "gradio-tmp")  # temp files stay in the project
 Path(os.environ["GRADIO_TEMP_DIR"]).mkdir(parents=True, exist_ok=True)
 
@@ -30,6 +37,10 @@ else:
     _ENGINE_LOADING = None
 
 import gradio as gr  # noqa: E402
+
+from bot.preload import skip_absent_matplotlib  # noqa: E402
+
+skip_absent_matplotlib()
 
 from bot import feedback, render  # noqa: E402
 from bot.answer import Engine  # noqa: E402
@@ -179,7 +190,8 @@ def main(host: str | None = None, port: int | None = None, engine: "Engine | Fut
     if isinstance(engine, Future):
         engine = engine.result()
     limit_blas_threads()
-    demo = build_app(engine if engine is not None else Engine.load())
+    served = engine if engine is not None else Engine.load()
+    demo = build_app(served)
     demo.launch(
         server_name=server_name,
         server_port=server_port,
@@ -196,7 +208,14 @@ def main(host: str | None = None, port: int | None = None, engine: "Engine | Fut
     # language at a time with pauses between (bot/language.py), instead of all at once on the first message
     # that needs them.
     from bot.language import warm_up
-    threading.Thread(target=warm_up, kwargs={"pause": 0.05}, name="language-models", daemon=True).start()
+
+    def warm_up_models() -> None:
+        warm_up(pause=0.05)
+        encoder_warm_up = getattr(served.embedder, "warm_up", None)
+        if encoder_warm_up is not None:  # onnx: the 2-thread session for questions that arrive alone
+            encoder_warm_up()
+
+    threading.Thread(target=warm_up_models, name="warm-up", daemon=True).start()
     demo.block_thread()
 
 

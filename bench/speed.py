@@ -90,6 +90,8 @@ def run(passes: int = 1) -> str:
 
     limit_blas_threads()  # as the web app serves (bot/preload.py)
     engine = Engine.load(auto_build=False)
+    if hasattr(engine.embedder, "warm_up"):
+        engine.embedder.warm_up()  # as the web app does once serving (bot/embed.py: the 2-thread session)
     floor = Floor()
     items = questions(with_history=True)
     counting = CountingEmbedder(engine.embedder)

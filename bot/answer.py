@@ -129,9 +129,9 @@ class Engine:
     def _resources(self, ids: Sequence[str]) -> list[dict]:
         return [{"name": r.name, "phone": r.phone, "url": r.url} for r in (self.resources[i] for i in ids)]
 
-    def _citation(self, hit: Hit, query_vector: np.ndarray, query_text: str = "") -> dict:
+    def _citation(self, hit: Hit, query_vector: np.ndarray, query: PreparedQuestion) -> dict:
         passage = self.passages[hit.row]
-        highlight, _ = best_sentence(self.index, hit.row, query_vector, query_text)
+        highlight, _ = best_sentence(self.index, hit.row, query_vector, query.readable, query.readable_tokens)
         return {
             "passage_id": passage.id, "text": passage.text, "highlight": highlight or passage.text,
             "title": passage.title, "evidence": passage.evidence, "as_of": passage.as_of,
@@ -180,7 +180,7 @@ class Engine:
             return self._canned(prepared, "no_answer", "no_answer_place", place=place)
         if not hits:
             return self._canned(prepared, "no_answer", "no_answer")
-        citations = [self._citation(h, vectors.search, prepared.readable) for h in hits]
+        citations = [self._citation(h, vectors.search, prepared) for h in hits]
         return make_reply(prepared.text, "answer", "", citations)
 
     def answerability(self, query: PreparedQuestion, vector: np.ndarray) -> tuple[float, list[Hit], str]:
@@ -205,5 +205,5 @@ class Engine:
         reply = self._canned(query, "refusal", "refusal", reason=refusal.reasons[reason])
         rows = self._refusal_rows[reason]
         hits = self.retriever.search(vector, query.search_text, k=TOP_K, allowed_rows=rows)
-        reply["citations"] = [self._citation(h, vector, query.readable) for h in hits if h.dense >= 0.2]
+        reply["citations"] = [self._citation(h, vector, query) for h in hits if h.dense >= 0.2]
         return reply

@@ -23,7 +23,7 @@ import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import AbstractSet, Sequence
 
 import numpy as np
 
@@ -58,14 +58,16 @@ class CoverageTable:
 
 
 def features(question_text: str, hits: Sequence, dense: Sequence[tuple[int, float]], lexical: Sequence[tuple[int, float]],
-             passage_cosine: float, question_cosine: float, table: CoverageTable, place_missing: bool) -> np.ndarray:
-    """The feature vector of one question (see `FEATURE_NAMES`)."""
+             passage_cosine: float, question_cosine: float, table: CoverageTable, place_missing: bool,
+             content: AbstractSet[str] | None = None) -> np.ndarray:
+    """The feature vector of one question (see `FEATURE_NAMES`); `content`: `tokenize(question_text)`
+    as a set, when the caller has it."""
     top = hits[0].dense if hits else 0.0
     second = hits[1].dense if len(hits) > 1 else 0.0
     rows = [h.row for h in hits[:3]]
     covered = set().union(*(table.tokens[r] for r in rows)) if rows else set()
     numbers = set().union(*(table.numbers[r] for r in rows)) if rows else set()
-    content = set(tokenize(question_text))
+    content = set(tokenize(question_text)) if content is None else content
     rare = {t for t in content if table.rare(t)}
     asked_numbers = set(_NUMBER_RE.findall(question_text))
 
@@ -190,5 +192,6 @@ def question_features(retriever, table: CoverageTable, passage_places: Sequence[
         mine = owners == row
         if mine.any():
             question_cosine = float((retriever.index.question_vectors[mine] @ vector).max())
-    x = features(prepared.readable, hits, dense, lexical, passage_cosine, question_cosine, table, bool(uncovered))
+    x = features(prepared.readable, hits, dense, lexical, passage_cosine, question_cosine, table, bool(uncovered),
+                 prepared.readable_tokens)
     return x, hits, uncovered

@@ -186,13 +186,67 @@ def export_onnx(target: Path) -> Path:
     return target
 
 
-def _default_threads() -> int:
-    """onnxruntime threads per question: 1 unless `KRATOM_QA_ONNX_THREADS` says otherwise. A question is
-    a few dozen tokens: a second thread saved nothing measurable one question at a time (7.8 vs 7.8 ms on
-    the shared 2-core machine), and with many questions at once (the web app runs 16) each call then runs
-    in its own request thread, outside the GIL, instead of queueing for the session's thread pool."""
+def _configured_threads() -> int | None:
+    """`KRATOM_QA_ONNX_THREADS` as a number of onnxruntime threads per call, or None (adaptive)."""
     configured = os.environ.get(ONNX_THREADS_ENV, "").strip()
-    return max(1, int(configured)) if configured else 1
+    return max(1, int(configured)) if configured else None
+
+
+class _Sessions:
+    """The onnxruntime sessions of one model file, chosen per call by how many calls are in flight.
+
+    Adaptive (the default, on a machine with 2 or more cores): a call made while no other is running
+    uses a session with 2 intra-op threads (one question alone gets both cores, as torch's encode does);
+    a call made while others run uses a session with 1 thread, so that concurrent questions each run
+    in their own request thread, outside the GIL, instead of queueing for one session's thread pool.
+    Both sessions hold the same graph and give the same vectors, bit for bit (tests/test_embed_threads.py).
+    The 2-thread session (~70 MiB, ~0.12 s) is not made at load: `make_solo` makes it (the web app calls
+    it once serving, in a background thread, so start-up stays one session: made at load, it cost ~0.26 s
+    of `python app.py`'s time to serve); until then every call uses the 1-thread session.
+    `threads` (or KRATOM_QA_ONNX_THREADS) fixes one session.
+    """
+
+    def __init__(self, path: Path, threads: int | None) -> None:
+        threads = threads or _configured_threads()
+        self.fixed = threads is not None or (os.cpu_count() or 1) < 2
+        self.path = path
+        self.single = self._session(path, threads or 1)
+        self.solo = self.single if self.fixed else None  # made by `make_solo`
+        self._lock = threading.Lock()
+        self._in_flight = 0
+
+    def make_solo(self) -> None:
+        """Make the 2-thread session now (idempotent; at most one is kept)."""
+        if self.solo is None:
+            solo = self._session(self.path, 2)
+            with self._lock:
+                self.solo = self.solo or solo
+
+    @staticmethod
+    def _session(path: Path, threads: int):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        # Idle pool threads sleep rather than spin. Spinning made one question alone ~12% faster (ask median
+        # 7.31 vs 8.31 ms) but cost the web app ~10% of its answers/s under 16 clients (68-70 vs 77-79/s): the
+        # spinning thread takes the CPU Gradio's event loop needs (measured 2026-12-03, bench notes in git log).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def run(self, feed: dict) -> np.ndarray:
+        """The model's last hidden state for `feed`, from the session that suits the calls in flight."""
+        with self._lock:
+            self._in_flight += 1
+            alone = self._in_flight == 1
+        try:
+            solo = self.solo
+            session = solo if alone and solo is not None else self.single
+            return session.run(["last_hidden_state"], feed)[0]
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
 
 class OnnxMiniLMEmbedder:
@@ -207,7 +261,6 @@ class OnnxMiniLMEmbedder:
     kind = "onnx"
 
     def __init__(self, path: Path | None = None, threads: int | None = None) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         folder = model_path()
@@ -225,12 +278,13 @@ class OnnxMiniLMEmbedder:
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=int(config.get("max_seq_length", 256)))
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or _default_threads()
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads do not spin
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._sessions = _Sessions(path, threads)
+        self._inputs = {i.name for i in self._sessions.single.get_inputs()}
+
+    def warm_up(self) -> None:
+        """Make the session a call running alone uses (2 threads; see `_Sessions`). The web app calls it
+        once serving; a process that never calls it encodes on one thread."""
+        self._sessions.make_solo()
 
     def _encode_batch(self, texts: Sequence[str]) -> np.ndarray:
         batch = self._tokenizer.encode_batch(list(texts))
@@ -239,7 +293,7 @@ class OnnxMiniLMEmbedder:
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
-        hidden = self._session.run(["last_hidden_state"], feed)[0]
+        hidden = self._sessions.run(feed)
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)

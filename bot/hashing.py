@@ -103,18 +103,25 @@ class HashingVectorizer:
                 columns[i] = known[tokens[i]] = column
         return np.asarray(columns, dtype=np.int64)
 
-    def transform(self, documents: Iterable[str]):
-        """A scipy CSR matrix (documents x n_features) of normalised token counts, indices sorted."""
-        from scipy import sparse
-
-        rows_indices, rows_data = [], []
+    def rows(self, documents: Iterable[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each document's (columns, values): the nonzero entries of its row of `transform`, columns
+        ascending (int32), values normalised token counts (float64); no scipy matrix is built."""
+        out = []
         for document in documents:
             columns, counts = np.unique(self._columns_of(self.analyzer(document)), return_counts=True)
             data = counts.astype(np.float64)
             if self.norm == "l2" and data.size:
                 data /= np.sqrt(np.dot(data, data))  # exact: whole counts, as sklearn's row normalisation
-            rows_indices.append(columns.astype(np.int32))
-            rows_data.append(data)
+            out.append((columns.astype(np.int32), data))
+        return out
+
+    def transform(self, documents: Iterable[str]):
+        """A scipy CSR matrix (documents x n_features) of normalised token counts, indices sorted."""
+        from scipy import sparse
+
+        pairs = self.rows(documents)
+        rows_indices = [columns for columns, _ in pairs]
+        rows_data = [data for _, data in pairs]
         indptr = np.zeros(len(rows_data) + 1, dtype=np.int32)
         np.cumsum([row.size for row in rows_data], out=indptr[1:])
         indices = np.concatenate(rows_indices) if rows_indices else np.zeros(0, dtype=np.int32)

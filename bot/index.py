@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
@@ -82,6 +82,8 @@ class SearchIndex:
     answerability: "Answerability | None"
     manifest: dict
     data: "EngineData | None" = None     # what the engine derives from the corpus (stored by the build)
+    # sentence row -> (its tokens, whether it is a closing caveat): filled on first use (bot/retrieve.py)
+    sentence_facts: dict = field(default_factory=dict, repr=False, compare=False)
 
     def passage_vector(self, row: int) -> np.ndarray:
         """Return the stored vector of passage `row`."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -20,7 +20,7 @@ import yaml
 from bot.deobfuscate import readable_text
 from bot.jurisdiction import Jurisdictions
 from bot.language import detect
-from bot.normalize import clean_question, expand_slang
+from bot.normalize import clean_question, expand_slang, tokenize
 from bot.spelling import SpellFixer
 
 _EXPANSIONS = Path(__file__).parent / "data" / "expansions.yaml"
@@ -80,6 +80,12 @@ class PreparedQuestion:
     search_text: str          # what retrieval embeds and matches (message_text unless a follow-up)
     windows: tuple[str, ...]  # readable windows of a long message (() if short)
     too_long: bool
+
+    @cached_property
+    def readable_tokens(self) -> frozenset[str]:
+        """The content words of the readable message (`bot.normalize.tokenize`), computed once per
+        question: answerability's coverage and every highlight read them."""
+        return frozenset(tokenize(self.readable))
 
     def texts_to_embed(self) -> list[str]:
         """Every text this question needs embedded, in a fixed order (see `vectors_of`)."""

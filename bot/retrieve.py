@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from typing import AbstractSet, Iterable
 
 import faiss
 import numpy as np
@@ -215,12 +215,24 @@ CAVEAT_PENALTY = 0.15     # subtracted from a caveat sentence's score
 OVERLAP_WEIGHT = 0.10     # added per share of the question's content words the sentence holds
 
 
-def best_sentence(index: SearchIndex, row: int, query_vector: np.ndarray, query_text: str = "") -> tuple[str, float]:
+def sentence_facts(index: SearchIndex, sentence: int) -> tuple[frozenset[str], bool]:
+    """The tokens of sentence row `sentence` and whether it is a closing caveat; computed on first use
+    and kept on the index (corpus text only: a sentence is read once, not at every question)."""
+    facts = index.sentence_facts.get(sentence)
+    if facts is None:
+        text = index.sentences[sentence]
+        facts = index.sentence_facts[sentence] = (frozenset(tokenize(text)), bool(_CAVEAT_RE.search(text)))
+    return facts
+
+
+def best_sentence(index: SearchIndex, row: int, query_vector: np.ndarray, query_text: str = "",
+                  asked: AbstractSet[str] | None = None) -> tuple[str, float]:
     """Return the sentence of passage `row` that answers the question best, and its score.
 
     The score is the sentence's cosine to the question, plus a little for each of the question's
     content words it contains (the asked fact: a number, a place, an agency), minus a penalty for a
     closing caveat, so a caveat is the highlight only when no sentence is closer to the question.
+    `asked`: the question's content words (`tokenize(query_text)`), when the caller has them already.
     """
     owners = index.sentence_owner
     start = int(np.searchsorted(owners, row, side="left"))
@@ -228,11 +240,11 @@ def best_sentence(index: SearchIndex, row: int, query_vector: np.ndarray, query_
     if start == stop:
         return "", 0.0
     scores = index.sentence_vectors[start:stop] @ query_vector
-    asked = set(tokenize(query_text))
+    asked = set(tokenize(query_text)) if asked is None else asked
     adjusted = []
     for offset, score in enumerate(scores):
-        sentence = index.sentences[start + offset]
-        overlap = len(asked & set(tokenize(sentence))) / len(asked) if asked else 0.0
-        adjusted.append(float(score) + OVERLAP_WEIGHT * overlap - (CAVEAT_PENALTY if _CAVEAT_RE.search(sentence) else 0.0))
+        tokens, caveat = sentence_facts(index, start + offset)
+        overlap = len(asked & tokens) / len(asked) if asked else 0.0
+        adjusted.append(float(score) + OVERLAP_WEIGHT * overlap - (CAVEAT_PENALTY if caveat else 0.0))
     best = int(np.argmax(adjusted))
     return index.sentences[start + best], adjusted[best]

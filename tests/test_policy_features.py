@@ -279,3 +279,16 @@ def test_missing_or_malformed_policy_file_raises_policy_config_error(tmp_path, d
         (folder / "messages.yaml").write_text("crisis: [unclosed\n", encoding="utf-8")
     with pytest.raises(PolicyConfigError, match="messages.yaml"):
         load_config(folder)
+
+
+def test_each_rule_list_is_one_alternation_matching_where_any_of_its_patterns_matches():
+    import re
+
+    from bot.policy.floor import _alternation
+
+    patterns = [re.compile(p, re.IGNORECASE) for p in (r"(?<![\w-])(?:how (much|many))(?![\w-])", r"dosage", "想死")]
+    combined = _alternation(patterns)
+    for text in ("How many grams", "the DOSAGE is", "我想死", "howmany", "nothing here", ""):
+        assert bool(combined.search(text)) == any(p.search(text) for p in patterns), text
+    with pytest.raises(ValueError):
+        _alternation([re.compile(r"(a)\1")])

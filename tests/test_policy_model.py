@@ -108,3 +108,18 @@ def test_a_model_for_other_labels_is_refused(trained, tmp_path):
     np.savez(tmp_path / "policy_model.npz", **arrays)
     with pytest.raises(ValueError, match="other labels"):
         PolicyModel.load(tmp_path)
+
+
+def test_feature_rows_are_transform_rows_and_give_the_same_probabilities_bit_for_bit(trained):
+    """Serving reads `Featurizer.rows` (no scipy matrices); training reads `transform`: same numbers."""
+    featurizer, _, _, _, model = trained
+    model.label_coef = np.asfortranarray(model.label_coef, dtype=np.float64)  # as bot/index.py loads it
+    model.reason_coef = np.asfortranarray(model.reason_coef, dtype=np.float64)
+    texts = [t for group in EXAMPLES.values() for t in group] + ["", "¿cuánto kratom?", "x " * 300]
+    inputs = _inputs(texts)
+    inputs[1] = PolicyInput(inputs[1].text, "earlier turn about texas", "en", (1.0, 0.0, 1.0, 0.0, 0.0),
+                            inputs[1].vector, inputs[0].vector)
+    matrix, rows = featurizer.transform(inputs), featurizer.rows(inputs)
+    assert len(rows) == matrix.shape[0] and (rows.to_csr() != matrix).nnz == 0
+    assert np.array_equal(model.label_probabilities(rows), model.label_probabilities(matrix))
+    assert [model.reason(rows[i]) for i in range(len(rows))] == [model.reason(matrix[i]) for i in range(len(rows))]

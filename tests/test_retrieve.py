@@ -85,3 +85,18 @@ def test_the_highlight_is_the_answering_sentence_not_the_closing_caveat(real_eng
         top = reply["citations"][0]
         assert not caveat.search(top["highlight"]), (question, top["highlight"])
         assert top["highlight"] in top["text"]
+
+
+def test_highlight_with_the_question_words_given_is_the_same_and_sentences_are_read_once(tiny_index, fake_embedder):
+    from bot.normalize import tokenize
+    from bot.retrieve import sentence_facts
+
+    index = tiny_index
+    question = "did the DEA withdraw its notice? check the current law"
+    vector = fake_embedder.encode([question])[0]
+    for row in range(len(index.passage_ids)):
+        assert best_sentence(index, row, vector, question) == \
+            best_sentence(index, row, vector, question, frozenset(tokenize(question)))
+    for i, sentence in enumerate(index.sentences):
+        assert sentence_facts(index, i)[0] == frozenset(tokenize(sentence))
+    assert len(index.sentence_facts) == len(index.sentences)

@@ -33,11 +33,15 @@ class Decision:
     scores: dict = field(default_factory=dict)
 
 
-def policy_inputs(prepared: PreparedQuestion, vectors: QuestionVectors, floor: RuleFloor) -> list[PolicyInput]:
-    """The classifier's inputs: the whole message first, then each window of a long message."""
+def policy_inputs(prepared: PreparedQuestion, vectors: QuestionVectors, floor: RuleFloor,
+                  hits: FloorHits | None = None) -> list[PolicyInput]:
+    """The classifier's inputs: the whole message first, then each window of a long message.
+
+    `hits`: the floor's hits of the whole message (`prepared.readable`), when the caller has them.
+    """
+    hits = hits if hits is not None else floor_hits(floor, prepared.readable, prepared.language)
     whole = PolicyInput(prepared.message_text, prepared.context, prepared.language,
-                        tuple(floor_hits(floor, prepared.readable, prepared.language).as_features()),
-                        vectors.message, vectors.context)
+                        tuple(hits.as_features()), vectors.message, vectors.context)
     parts = [PolicyInput(w, prepared.context, prepared.language,
                          tuple(floor_hits(floor, w, prepared.language).as_features()), v, None)
              for w, v in zip(prepared.windows, vectors.windows)]
@@ -70,8 +74,8 @@ class Policy:
         hits = floor_hits(self.floor, prepared.readable, prepared.language)
         if prepared.too_long:
             return Decision("crisis", "floor") if hits.crisis else Decision("too_long")
-        inputs = policy_inputs(prepared, vectors, self.floor)
-        features = self.featurizer.transform(inputs)
+        inputs = policy_inputs(prepared, vectors, self.floor, hits)  # the whole message is matched once
+        features = self.featurizer.rows(inputs)  # transform's rows without scipy matrices (same products)
         p = self.model.label_probabilities(features)
         crisis, advice, off = float(p[0, _CRISIS]), float(p[0, _ADVICE]), float(p[0, _OFF])
         window_advice = float(p[1:, _ADVICE].max()) if len(inputs) > 1 else 0.0

@@ -2,7 +2,8 @@
 
 Patterns are matched on the readable, lowercased text of the message, sentence by sentence where a
 blocking frame applies. English patterns match whole words; the other languages' cues match
-anywhere (Chinese and Thai have no spaces between words).
+anywhere (Chinese and Thai have no spaces between words). Each list is matched as one alternation
+of its patterns (one regex search instead of one per pattern: "some pattern matches" either way).
 """
 
 from __future__ import annotations
@@ -36,6 +37,17 @@ class FloorHits:
                                    self.foreign_advice)]
 
 
+def _alternation(patterns: list[re.Pattern]) -> re.Pattern:
+    """One pattern that matches where any of `patterns` matches (each compiled with IGNORECASE).
+
+    Each pattern is wrapped in a non-capturing group; a pattern using numbered back-references would
+    change meaning inside a larger pattern, so such a list is refused (the rules use none).
+    """
+    if any(p.groups and re.search(r"\\[1-9]|\(\?P=", p.pattern) for p in patterns):
+        raise ValueError("rule patterns with back-references cannot be combined")
+    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE)
+
+
 class RuleFloor:
     """Compiled rule lists of one policy configuration."""
 
@@ -46,7 +58,7 @@ class RuleFloor:
                 for pattern in patterns:
                     wrapped = rf"(?<![\w-])(?:{pattern})(?![\w-])" if bounded and language == "en" else pattern
                     out.append(re.compile(wrapped, re.IGNORECASE))
-            return out
+            return [_alternation(out)] if out else []
         self.selfharm = compile_list("crisis_selfharm", True)
         self.emergency = compile_list("crisis_emergency", True)
         self.not_now = compile_list("crisis_not_now", False)

@@ -72,18 +72,75 @@ class Featurizer:
         """Number of features."""
         return 2 * self.dim + 1 + N_FLOOR + 2 ** self.settings.hash_bits
 
-    def transform(self, inputs: Sequence[PolicyInput]) -> sparse.csr_matrix:
-        """Return one feature row per input."""
+    @staticmethod
+    def _documents(inputs: Sequence[PolicyInput]) -> list[str]:
+        return [f"{i.text.lower()}{_SEPARATOR}{i.context.lower()}{_SEPARATOR}{i.language}" for i in inputs]
+
+    def _dense(self, inputs: Sequence[PolicyInput]) -> np.ndarray:
+        """The dense columns (vectors, context vector, has-context flag, floor hits), float64."""
         s = self.settings
-        documents = [f"{i.text.lower()}{_SEPARATOR}{i.context.lower()}{_SEPARATOR}{i.language}" for i in inputs]
-        lexical = self._hasher.transform(documents) * s.lexical_weight
         vectors = np.stack([i.vector for i in inputs]) * s.embedding_weight
         zero = np.zeros(self.dim, dtype=np.float32)
         context = np.stack([i.context_vector if i.context_vector is not None else zero for i in inputs])
         has_context = np.array([[float(i.context_vector is not None)] for i in inputs])
         floor = np.array([list(i.floor) for i in inputs], dtype=np.float64)
-        dense = np.hstack([vectors, context * s.context_weight, has_context, floor])
-        return sparse.hstack([sparse.csr_matrix(dense), lexical], format="csr")
+        return np.hstack([vectors, context * s.context_weight, has_context, floor])
+
+    def transform(self, inputs: Sequence[PolicyInput]) -> sparse.csr_matrix:
+        """Return one feature row per input (a scipy CSR matrix: training, evaluation)."""
+        lexical = self._hasher.transform(self._documents(inputs)) * self.settings.lexical_weight
+        return sparse.hstack([sparse.csr_matrix(self._dense(inputs)), lexical], format="csr")
+
+    def rows(self, inputs: Sequence[PolicyInput]) -> "FeatureRows":
+        """The rows of `transform`, the same numbers in the same order, without building scipy matrices
+        (serving: a question is one to a few rows, and the matrix construction cost more than the product)."""
+        dense = self._dense(inputs)
+        lexical = self._hasher.rows(self._documents(inputs))
+        columns, values = [], []
+        for row, (lexical_columns, lexical_values) in zip(dense, lexical):
+            nonzero = np.flatnonzero(row)  # as scipy's CSR of the dense block: explicit zeros dropped
+            columns.append(np.concatenate([nonzero, lexical_columns.astype(np.int64) + dense.shape[1]]))
+            values.append(np.concatenate([row[nonzero], lexical_values * self.settings.lexical_weight]))
+        return FeatureRows(columns, values, self.width)
+
+
+@dataclass(frozen=True)
+class FeatureRows:
+    """Feature rows as (columns, values) per row, columns ascending: `Featurizer.transform`'s CSR rows."""
+
+    columns: list[np.ndarray]
+    values: list[np.ndarray]
+    width: int
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def __getitem__(self, item: int | slice) -> "FeatureRows":
+        """Row `item` (or a slice of rows), as rows."""
+        picked = slice(item, item + 1) if isinstance(item, (int, np.integer)) else item
+        return FeatureRows(self.columns[picked], self.values[picked], self.width)
+
+    def dot(self, matrix: np.ndarray) -> np.ndarray:
+        """`rows @ matrix` (matrix: width x k), bit for bit as scipy's CSR product: each output starts at
+        zero and adds value x matrix row, one stored entry after another in column order (a cumulative
+        sum, which numpy computes sequentially, not pairwise)."""
+        out = np.zeros((len(self.columns), matrix.shape[1]), dtype=np.result_type(matrix.dtype, np.float64))
+        for r, (columns, values) in enumerate(zip(self.columns, self.values)):
+            if columns.size:
+                out[r] = np.cumsum(values[:, None] * matrix[columns], axis=0)[-1]
+        return out
+
+    def to_csr(self) -> sparse.csr_matrix:
+        """The same rows as a scipy CSR matrix."""
+        indptr = np.zeros(len(self.columns) + 1, dtype=np.int64)
+        np.cumsum([c.size for c in self.columns], out=indptr[1:])
+        columns = np.concatenate(self.columns) if self.columns else np.zeros(0, dtype=np.int64)
+        values = np.concatenate(self.values) if self.values else np.zeros(0)
+        return sparse.csr_matrix((values, columns, indptr), shape=(len(self.columns), self.width))
+
+
+def _product(features: "sparse.csr_matrix | FeatureRows", matrix: np.ndarray) -> np.ndarray:
+    return features.dot(matrix) if isinstance(features, FeatureRows) else np.asarray(features @ matrix)
 
 
 @dataclass
@@ -102,13 +159,13 @@ class PolicyModel:
         e = np.exp(logits)
         return e / e.sum(axis=1, keepdims=True)
 
-    def label_probabilities(self, features: sparse.csr_matrix) -> np.ndarray:
+    def label_probabilities(self, features: "sparse.csr_matrix | FeatureRows") -> np.ndarray:
         """P(label) per row, columns in `LABELS` order."""
-        return self._softmax(np.asarray(features @ self.label_coef.T) + self.label_intercept)
+        return self._softmax(_product(features, self.label_coef.T) + self.label_intercept)
 
-    def reason(self, features: sparse.csr_matrix) -> str:
+    def reason(self, features: "sparse.csr_matrix | FeatureRows") -> str:
         """The most likely advice reason of the first row."""
-        logits = np.asarray(features[:1] @ self.reason_coef.T)[0] + self.reason_intercept
+        logits = _product(features[:1], self.reason_coef.T)[0] + self.reason_intercept
         return REASONS[int(np.argmax(logits))]
 
     def save(self, folder: Path) -> None:
