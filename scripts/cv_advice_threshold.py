@@ -1,0 +1,82 @@
+"""Choose the whole-message advice threshold by leave-one-writer-out CV (never the test writers).
+
+Each fold trains the policy without one train or dev writer (pain, pro, redteam, forum, native, teen)
+and scores that writer's messages at several advice thresholds (crisis 0.30, windows 0.80, as served).
+Prints advice recall, crisis recall and informational over-refusal per fold and their means.
+
+    .venv/bin/python scripts/cv_advice_threshold.py     # about 15 minutes on two cores
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot import paths  # noqa: E402
+from bot.answer import Engine  # noqa: E402
+from bot.index import _embed_with_cache, _load_cache  # noqa: E402
+from bot.policy.bank import load_split  # noqa: E402
+from bot.policy.classify import _ADVICE, _CRISIS, _OFF, Policy, floor_hits, policy_inputs  # noqa: E402
+from bot.policy.training import train_policy  # noqa: E402
+from bot.query import vectors_of  # noqa: E402
+
+FOLDS = ["pain", "pro", "redteam", "forum", "native", "teen"]
+ADVICE = (0.25, 0.3, 0.35, 0.4)
+CRISIS, WINDOW, OFF = 0.30, 0.80, 0.50
+
+
+def kind(pr: np.ndarray, hits, language: str, advice: float) -> str:
+    """The policy's decision at these thresholds (as `Policy.decide`)."""
+    if hits.crisis or pr[0, _CRISIS] >= CRISIS:
+        return "crisis"
+    window = pr[1:, _ADVICE].max() if len(pr) > 1 else 0.0
+    if hits.advice or hits.foreign_advice or pr[0, _ADVICE] >= advice or window >= WINDOW:
+        return "advice"
+    if language != "en":
+        return "non_english"
+    return "off_topic" if pr[0, _OFF] >= OFF else "informational"
+
+
+def main() -> None:
+    engine = Engine.load(auto_build=False)
+    trainable = load_split("train") + load_split("dev")
+    cache = _load_cache(paths.index_dir(), engine.embedder.dim)
+
+    def embed(texts):
+        return _embed_with_cache(texts, engine.embedder, cache, False)[0]
+
+    totals: dict[float, list] = {a: [] for a in ADVICE}
+    for writer in FOLDS:
+        started = time.time()
+        model = train_policy([i for i in trainable if i.writer != writer], engine.preparer, embed,
+                             engine.config, engine.embedder.dim)
+        policy = Policy(engine.config, model, engine.embedder.dim)
+        rows = []
+        for item in (i for i in trainable if i.writer == writer):
+            prepared = engine.prepare(item.text, list(item.history))
+            if prepared.too_long:
+                continue
+            vectors = vectors_of(prepared, embed(prepared.texts_to_embed()))
+            pr = policy.probabilities(policy_inputs(prepared, vectors, policy.floor))
+            rows.append((item, pr, floor_hits(policy.floor, prepared.readable, prepared.language), prepared.language))
+        for advice in ADVICE:
+            kinds = [(item.label, kind(pr, hits, lang, advice)) for item, pr, hits, lang in rows]
+            result = (np.mean([k == "advice" for label, k in kinds if label == "advice"]),
+                      np.mean([k == "crisis" for label, k in kinds if label == "crisis"]),
+                      np.mean([k in ("advice", "crisis") for label, k in kinds if label == "informational"]))
+            totals[advice].append(result)
+            print(f"fold {writer:<8} advice>={advice}: advice {result[0]:.3f} crisis {result[1]:.3f} "
+                  f"over {result[2]:.3f}", flush=True)
+        print(f"  ({time.time() - started:.0f} s)", flush=True)
+    for advice, results in totals.items():
+        m = np.mean(results, axis=0)
+        print(f"MEAN advice>={advice}: advice {m[0]:.3f} crisis {m[1]:.3f} over {m[2]:.3f}")
+
+
+if __name__ == "__main__":
+    main()
