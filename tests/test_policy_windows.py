@@ -1,0 +1,59 @@
+"""A long message's windows refuse only above their own, higher threshold (`advice_window`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.policy.classify import Policy
+from bot.policy.config import LABELS
+
+ADVICE, INFO = LABELS.index("advice"), LABELS.index("informational")
+
+
+class FixedModel:
+    """A stand-in policy model: P(advice) fixed for the whole message and for every window."""
+
+    def __init__(self, whole: float, window: float) -> None:
+        self.whole, self.window = whole, window
+
+    def label_probabilities(self, features) -> np.ndarray:
+        p = np.zeros((len(features), len(LABELS)))
+        p[:, ADVICE] = [self.whole] + [self.window] * (len(features) - 1)
+        p[:, INFO] = 1 - p[:, ADVICE]
+        return p
+
+    def reason(self, features) -> str:
+        return "amount"
+
+
+@pytest.fixture
+def long_question(fake_engine):
+    text = " ".join(["I have been reading about the history of the plant and its use in Southeast Asia."] * 20)
+    prepared = fake_engine.prepare(text, [])
+    assert prepared.windows, "the message must be long enough to be read in windows"
+    return prepared, fake_engine.encode(prepared)
+
+
+def decide(fake_engine, question, whole: float, window: float) -> str:
+    config = fake_engine.config
+    policy = Policy(config, FixedModel(whole, window), fake_engine.embedder.dim)
+    return policy.decide(*question).kind
+
+
+def test_a_window_between_the_two_thresholds_does_not_refuse(fake_engine, long_question):
+    t = fake_engine.config.settings.thresholds
+    assert t.advice < t.advice_window
+    middle = (t.advice + t.advice_window) / 2
+    assert decide(fake_engine, long_question, whole=0.0, window=middle) != "refusal"
+
+
+def test_a_window_at_its_threshold_refuses(fake_engine, long_question):
+    t = fake_engine.config.settings.thresholds
+    assert decide(fake_engine, long_question, whole=0.0, window=t.advice_window) == "refusal"
+
+
+def test_the_whole_message_refuses_at_its_own_threshold(fake_engine, long_question):
+    t = fake_engine.config.settings.thresholds
+    assert decide(fake_engine, long_question, whole=t.advice, window=0.0) == "refusal"
+    assert decide(fake_engine, long_question, whole=t.advice / 2, window=0.0) != "refusal"
