@@ -73,7 +73,7 @@ class Engine:
         s = config.settings
         self.preparer = data.preparer(s.windows.size, s.windows.overlap, s.context_turns)
         self.jurisdictions = data.places
-        self._places = data.passage_places
+        self.passage_places = data.passage_places
         self._coverage = data.coverage
         self.retrieval_settings = load_retrieval_settings()
 
@@ -185,7 +185,7 @@ class Engine:
 
     def answerability(self, query: PreparedQuestion, vector: np.ndarray) -> tuple[float, list[Hit], str]:
         """P(a passage answers the question), the top passages, and a place no passage covers ("")."""
-        x, hits, place = question_features(self.retriever, self._coverage, self._places, self.jurisdictions,
+        x, hits, place = question_features(self.retriever, self._coverage, self.passage_places, self.jurisdictions,
                                            query, vector)
         return self.index.answerability.probability(x, vector), hits, place
 

@@ -165,6 +165,11 @@ def train(x: np.ndarray, vectors: np.ndarray, answerable: Sequence[bool], max_lo
     return AnswerabilityModel(make().fit(x, y), threshold, np.asarray(vectors, np.float32), mask)
 
 
+def asked_places(places, prepared) -> set[str]:
+    """The jurisdictions a prepared question names (its own words first, else its search text with context)."""
+    return places.named_in(prepared.readable) or places.named_in(prepared.search_text)
+
+
 def question_features(retriever, table: CoverageTable, passage_places: Sequence[set], places, prepared,
                       vector: np.ndarray) -> tuple[np.ndarray, list, str]:
     """Retrieve for a prepared question and return (features, top hits, uncovered place or "").
@@ -177,10 +182,12 @@ def question_features(retriever, table: CoverageTable, passage_places: Sequence[
         prepared: The `bot.query.PreparedQuestion`.
         vector: Its search vector.
     """
-    hits = retriever.search(vector, prepared.search_text, k=3)
+    from bot.retrieve import place_aware_search  # here: bot.retrieve imports bot.index, which imports this module
+
+    asked = asked_places(places, prepared)
+    hits = place_aware_search(retriever, passage_places, asked, vector, prepared.search_text, k=3)
     dense = retriever.dense_ranking(vector, 2)
     lexical = retriever.lexical_ranking(prepared.search_text, 2)
-    asked = places.named_in(prepared.readable) or places.named_in(prepared.search_text)
     covered = set().union(*(passage_places[h.row] for h in hits)) if hits else set()
     missing = sorted(p for p in asked if p not in covered)
     uncovered = " and ".join(missing) if asked and len(missing) == len(asked) else ""

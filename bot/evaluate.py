@@ -21,8 +21,10 @@ from typing import TextIO
 import yaml
 
 from bot import answer, paths
+from bot.answerability import asked_places
 from bot.dosecheck import find_dose_content
 from bot.policy.bank import load_split
+from bot.retrieve import place_aware_search
 
 XSTEST_DIR = "external/xstest"
 
@@ -99,17 +101,20 @@ def evaluate_retrieval(engine: answer.Engine, items: list[dict]) -> dict:
     for item in items:
         query = engine.prepare(item["q"], item.get("history"))
         prepared[item["q"]] = (query, engine.encode(query).search)
+    asked = {q: asked_places(engine.jurisdictions, query) for q, (query, _) in prepared.items()}
     plain = _without_questions(engine)
     results: dict = {}
     for label, retriever in (("", engine.retriever), ("no questions: ", plain)):
         for mode in ("lexical", "dense", "hybrid"):
-            ranked = [[h.passage_id for h in retriever.search(prepared[i["q"]][1], prepared[i["q"]][0].search_text,
-                                                             10, mode)] for i in answerable]
+            ranked = [[h.passage_id for h in place_aware_search(retriever, engine.passage_places, asked[i["q"]], prepared[i["q"]][1],
+                                                                prepared[i["q"]][0].search_text, 10, mode)]
+                      for i in answerable]
             results[f"{label}{mode}"] = rank_metrics(ranked, [set(i["relevant"]) for i in answerable])
     misses = []
     for item in answerable:
         query, vector = prepared[item["q"]]
-        top = [h.passage_id for h in engine.retriever.search(vector, query.search_text, 3)]
+        top = [h.passage_id for h in place_aware_search(engine.retriever, engine.passage_places, asked[item["q"]], vector,
+                                                        query.search_text, 3)]
         if not set(top) & set(item["relevant"]):
             misses.append((item["q"], item["relevant"][0], top[:1]))
     abstains = {i["q"]: not engine.cited_hits(*prepared[i["q"]])[0] for i in items}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import AbstractSet, Iterable
+from typing import AbstractSet, Iterable, Sequence
 
 import faiss
 import numpy as np
@@ -20,6 +20,7 @@ from bot.normalize import tokenize
 RRF_K = 10  # small k: top ranks dominate (swept on eval/retrieval_eval.yaml, see SYSTEM_CARD.md)
 LEXICAL_WEIGHT = 0.7
 DEPTH = 50
+PLACE_DEPTH = 10  # a question naming a place reorders this many fused passages (chosen on the tune part)
 
 faiss.omp_set_num_threads(1)  # a small search is faster on one thread on these machines
 
@@ -188,6 +189,30 @@ class Retriever:
                             int(dense_rank[i]) if has_dense[i] else None,
                             int(lexical_rank[i]) if has_lexical[i] else None))
         return hits
+
+def prefer_places(hits: list[Hit], asked: AbstractSet[str], passage_places: Sequence[AbstractSet[str]]) -> list[Hit]:
+    """Reorder `hits` for a question that names places (`asked`): passages that name only other places
+    go after the rest (fused order kept within each group).
+
+    "Can I buy kratom in Ohio" must not show another state's law before Ohio's or a general passage.
+    Passages naming an asked place are not promoted above passages naming no place: a passage about
+    traditional use in "Southeast Asia" answers a question about Thailand better than Thailand's law
+    (chosen on the tune part: promoting them cost more than it gained).
+    """
+    def elsewhere(hit: Hit) -> bool:
+        named = passage_places[hit.row]
+        return bool(named) and not named & asked
+    return sorted(hits, key=elsewhere)  # stable: fused order kept within a group
+
+
+def place_aware_search(retriever: "Retriever", passage_places: Sequence[AbstractSet[str]], asked: AbstractSet[str],
+                       query_vector: np.ndarray, query_text: str, k: int = 3, mode: str = "hybrid") -> list[Hit]:
+    """`retriever.search`, with `prefer_places` over the first `PLACE_DEPTH` passages when places are asked."""
+    if not asked:
+        return retriever.search(query_vector, query_text, k, mode)
+    wide = retriever.search(query_vector, query_text, max(k, PLACE_DEPTH), mode)
+    return prefer_places(wide, asked, passage_places)[:k]
+
 
 def reciprocal_rank_fusion(ranks: list[np.ndarray], weights: list[float], k: float) -> np.ndarray:
     """Weighted reciprocal rank fusion: sum of weight / (k + rank) over the rankings that rank an item.

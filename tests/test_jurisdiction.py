@@ -36,3 +36,18 @@ def test_follow_up_names_a_new_place(real_engine):
     reply = real_engine.ask("what about ohio?", history=["is kratom legal in indiana?"])
     assert reply["kind"] == "answer"
     assert "Ohio" in reply["citations"][0]["text"]
+
+
+@pytest.mark.integration
+def test_a_state_with_its_own_passage_is_not_answered_with_another_states_law(real_engine):
+    """For every state that a passage's title names, a plain question about that state cites, first,
+    no passage that names only other places (the place step of retrieval)."""
+    names = Jurisdictions().names
+    states = names[: names.index("Australia")]  # the table lists the states (and D.C.) first, then countries
+    titled = sorted({s for s in states for p in real_engine.passages if s.lower() in p.title.lower()})
+    assert len(titled) >= 10
+    for state in titled:
+        reply = real_engine.ask(f"what is the law on kratom in {state}")
+        assert reply["kind"] == "answer", state
+        first = real_engine.jurisdictions.named_in(reply["citations"][0]["text"] + " " + reply["citations"][0]["title"])
+        assert not first or state in first, (state, reply["citations"][0]["title"])

@@ -7,7 +7,7 @@ import pytest
 
 from bot.corpus import load_corpus
 from bot.index import build_index, load_index
-from bot.retrieve import Retriever, best_sentence, reciprocal_rank_fusion
+from bot.retrieve import Hit, Retriever, best_sentence, place_aware_search, prefer_places, reciprocal_rank_fusion
 from support import FakeEmbedder, TINY_QUESTIONS, write_corpus
 from training_items import TRAIN_ITEMS, small_policy
 
@@ -100,3 +100,28 @@ def test_highlight_with_the_question_words_given_is_the_same_and_sentences_are_r
     for i, sentence in enumerate(index.sentences):
         assert sentence_facts(index, i)[0] == frozenset(tokenize(sentence))
     assert len(index.sentence_facts) == len(index.sentences)
+
+
+def _hit(row: int) -> Hit:
+    return Hit(row, f"p{row}", 1.0 / (row + 1), 0.5, row + 1, None)
+
+
+def test_passages_naming_only_other_places_go_after_the_rest_in_fused_order():
+    places = [{"Arkansas", "Indiana"}, set(), {"Ohio"}, {"Ohio", "Arkansas"}, {"Virginia"}, set()]
+    hits = [_hit(r) for r in range(6)]
+    ordered = [h.row for h in prefer_places(hits, {"Ohio"}, places)]
+    assert ordered == [1, 2, 3, 5, 0, 4]
+    assert [h.row for h in prefer_places(hits, {"Texas"}, places)] == [1, 5, 0, 2, 3, 4]
+
+
+def test_place_aware_search_is_plain_search_without_places_and_reorders_with_them(tiny_index, fake_embedder):
+    retriever = Retriever(tiny_index)
+    question = "did the DEA withdraw its notice to schedule kratom"
+    vector = fake_embedder.encode([question])[0]
+    plain = retriever.search(vector, question, k=3)
+    no_places = [set() for _ in tiny_index.passage_ids]
+    assert place_aware_search(retriever, no_places, set(), vector, question, 3) == plain
+    top = plain[0].row
+    elsewhere = [({"Elsewhere"} if row == top else set()) for row in range(len(tiny_index.passage_ids))]
+    moved = place_aware_search(retriever, elsewhere, {"Here"}, vector, question, 3)
+    assert moved[0].row != top and top not in [h.row for h in moved[:1]]
