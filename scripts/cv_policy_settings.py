@@ -25,7 +25,7 @@ from bot import paths  # noqa: E402
 from bot.answer import Engine  # noqa: E402
 from bot.index import _embed_with_cache, _load_cache  # noqa: E402
 from bot.policy.bank import load_split  # noqa: E402
-from bot.policy.classify import Policy, floor_hits, policy_inputs  # noqa: E402
+from bot.policy.classify import Policy  # noqa: E402
 from bot.policy.config import ModelSettings, PolicyConfig  # noqa: E402
 from bot.policy.training import train_policy  # noqa: E402
 from bot.query import vectors_of  # noqa: E402
