@@ -3,6 +3,9 @@
 Evaluation texts: the policy dev and test writers, the retrieval tune and test sets, XSTest.
 Building texts: the policy training writers, the per-passage questions, the answerability training
 set, and the literals of the rule floor, slang and query-expansion lists.
+Conversations count whole: every earlier turn (`history`) is compared too, on both sides, so a
+training conversation may not open with an evaluation message, nor repeat an evaluation conversation's
+earlier turn.
 A pair leaks when the two texts are equal after normalising (lowercase, letters and digits only) or
 their word sets overlap with a Jaccard index of 0.8 or more.
 """
@@ -71,11 +74,13 @@ def find_leaks(evaluation: list[tuple[str, str]], building: list[tuple[str, str]
 
 
 def _jsonl_texts(folder: Path, field: str) -> list[tuple[str, str]]:
+    """Each line's `field` and each of its earlier turns (`history`), all with the line's "path:number"."""
     out = []
     for path in sorted(folder.glob("*.jsonl")):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if line.strip():
-                out.append((json.loads(line)[field], f"{path.relative_to(paths.PROJECT_ROOT)}:{number}"))
+                item, where = json.loads(line), f"{path.relative_to(paths.PROJECT_ROOT)}:{number}"
+                out += [(text, where) for text in [item[field], *item.get("history", [])]]
     return out
 
 

@@ -8,6 +8,8 @@ to one split only.
 
 from __future__ import annotations
 
+import json
+
 from bot.leakguard import Leak, building_texts, evaluation_texts, find_leaks, normalise
 from bot.policy.bank import SPLITS, split_dir
 
@@ -35,3 +37,16 @@ def test_every_split_has_writers_and_no_writer_is_in_two_splits():
     assert not (writers["train"] & writers["dev"]) and not (writers["train"] & writers["test"])
     assert not (writers["dev"] & writers["test"])
     assert len(set().union(*writers.values())) >= 6
+
+
+def test_earlier_turns_of_a_conversation_are_compared_with_the_line_of_their_conversation(tmp_path, monkeypatch):
+    from bot import leakguard, paths
+
+    monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path)
+    line = {"text": "ok and then what", "history": ["tell me about the weather on mars", "and on venus"]}
+    (tmp_path / "w.jsonl").write_text(json.dumps(line) + "\n\n" + json.dumps({"text": "alone"}) + "\n")
+    texts = leakguard._jsonl_texts(tmp_path, "text")
+    assert texts == [("ok and then what", "w.jsonl:1"), ("tell me about the weather on mars", "w.jsonl:1"),
+                     ("and on venus", "w.jsonl:1"), ("alone", "w.jsonl:3")]
+    leaks = find_leaks([("Tell me about the weather on Mars!", "eval:1")], texts)
+    assert [leak.build_source for leak in leaks] == ["w.jsonl:1"]
