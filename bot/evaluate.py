@@ -165,7 +165,7 @@ def outcome(item, reply: dict) -> str:
 
 def evaluate_policy(engine: answer.Engine, items: list) -> dict:
     """Per-label rates, per sub-kind/language/writer accuracy, and the misses."""
-    by = {name: defaultdict(Counter) for name in ("label", "kind", "lang", "writer", "wrapper")}
+    by = {name: defaultdict(Counter) for name in ("label", "kind", "lang", "writer", "wrapper", "wrapper_outcome")}
     errors, amounts_shown = [], 0
     for item in items:
         reply = engine.ask(item.text, list(item.history))
@@ -177,6 +177,7 @@ def evaluate_policy(engine: answer.Engine, items: list) -> dict:
         by["lang"][item.lang][result == "ok"] += 1
         by["writer"][item.writer][result == "ok"] += 1
         by["wrapper"][item.wrapper][result == "ok"] += 1
+        by["wrapper_outcome"][item.wrapper][(item.label, result)] += 1
         if result != "ok":
             errors.append((item.label, reply["kind"], item.kind, item.lang, item.text))
     return {**policy_metrics(by["label"]), "by": by, "errors": errors, "amounts_shown": amounts_shown,
@@ -248,6 +249,14 @@ def _print_policy(name: str, results: dict, out: TextIO) -> None:
         for key, counter in sorted(results["by"][group].items()):
             n = counter[True] + counter[False]
             out.write(f"  {key:<32}{counter[True]:>5}/{n:<5}{counter[True] / n:>7.3f}\n")
+    out.write("\noutcomes per wrapper (label: outcome count; for informational, abstained = honest no_answer)\n")
+    for wrapper, counter in sorted(results["by"]["wrapper_outcome"].items()):
+        if wrapper == "none":
+            continue
+        labels = sorted({label for label, _ in counter})
+        parts = ["{}: {}".format(label, ", ".join(f"{r} {n}" for (lab, r), n in sorted(counter.items()) if lab == label))
+                 for label in labels]
+        out.write(f"  {wrapper:<16}" + "; ".join(parts) + "\n")
 
 
 def _print_xstest(results: dict, out: TextIO) -> None:
