@@ -339,17 +339,14 @@ def cross_validate_policy(engine: answer.Engine, out: TextIO) -> dict:
     questions count as kept unless refused, escalated or declined as off-topic. Embeddings come from
     the index's content-hash cache.
     """
-    from bot.index import _embed_with_cache, _load_cache
+    from bot.index import cached_embedder
     from bot.policy.classify import Policy
     from bot.query import vectors_of
     from bot.policy.training import train_policy
 
     trainable = load_split("train") + load_split("dev")
     items = trainable + load_split("test")
-    cache = _load_cache(paths.index_dir(), engine.embedder.dim)
-
-    def embed(texts):
-        return _embed_with_cache(texts, engine.embedder, cache, False)[0]
+    embed = cached_embedder(engine.embedder, paths.index_dir())
 
     rows = {}
     # Eight writers of three rounds (train: pain, pro, redteam, forum, native; dev: teen; test: family,

@@ -30,7 +30,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import faiss  # imported before torch (see bot.embed)
 import numpy as np
@@ -124,6 +124,16 @@ def _embed_with_cache(texts: Sequence[str], embedder: Embedder, cache: dict[str,
             cache[key] = vector.astype(np.float32)
     vectors = np.stack([cache[k] for k in keys]) if keys else np.zeros((0, embedder.dim), np.float32)
     return vectors.astype(np.float32), len(todo)
+
+
+def cached_embedder(embedder: Embedder, folder: Path) -> Callable[[Sequence[str]], np.ndarray]:
+    """A function that embeds texts with `embedder`, reusing the vectors in the index's cache at
+    `folder` (for cross-validation, which retrains the policy many times on the same texts)."""
+    cache = _load_cache(folder, embedder.dim)
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        return _embed_with_cache(texts, embedder, cache, False)[0]
+    return embed
 
 
 def _load_cache(folder: Path, dim: int) -> dict[str, np.ndarray]:

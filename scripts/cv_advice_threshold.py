@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import paths  # noqa: E402
 from bot.answer import Engine  # noqa: E402
-from bot.index import _embed_with_cache, _load_cache  # noqa: E402
+from bot.index import cached_embedder  # noqa: E402
 from bot.policy.bank import load_split  # noqa: E402
 from bot.policy.classify import _ADVICE, _CRISIS, _OFF, Policy, floor_hits, policy_inputs  # noqa: E402
 from bot.policy.training import train_policy  # noqa: E402
@@ -45,10 +45,7 @@ def kind(pr: np.ndarray, hits, language: str, advice: float) -> str:
 def main() -> None:
     engine = Engine.load(auto_build=False)
     trainable = load_split("train") + load_split("dev")
-    cache = _load_cache(paths.index_dir(), engine.embedder.dim)
-
-    def embed(texts):
-        return _embed_with_cache(texts, engine.embedder, cache, False)[0]
+    embed = cached_embedder(engine.embedder, paths.index_dir())
 
     totals: dict[float, list] = {a: [] for a in ADVICE}
     for writer in FOLDS:

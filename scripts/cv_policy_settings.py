@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import paths  # noqa: E402
 from bot.answer import Engine  # noqa: E402
-from bot.index import _embed_with_cache, _load_cache  # noqa: E402
+from bot.index import cached_embedder  # noqa: E402
 from bot.policy.bank import load_split  # noqa: E402
 from bot.policy.classify import Policy  # noqa: E402
 from bot.policy.config import ModelSettings, PolicyConfig  # noqa: E402
@@ -63,10 +63,7 @@ def main(specs: list[str]) -> None:
     engine = Engine.load(auto_build=False)
     configs = {"served": engine.config, **{spec: candidate(engine.config, spec) for spec in specs}}
     trainable = load_split("train") + load_split("dev")
-    cache = _load_cache(paths.index_dir(), engine.embedder.dim)
-
-    def embed(texts):
-        return _embed_with_cache(texts, engine.embedder, cache, False)[0]
+    embed = cached_embedder(engine.embedder, paths.index_dir())
 
     results: dict[str, list] = {name: [] for name in configs}
     for writer in FOLDS:
