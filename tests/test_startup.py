@@ -67,7 +67,7 @@ def test_the_engine_uses_what_the_build_stored(tiny_index):
         engine = Engine.load(corpus_dir, index_dir, FakeEmbedder(), auto_build=False)
     data = engine.index.data
     assert engine.preparer.spell is data.spell and engine._coverage is data.coverage
-    assert engine._places is data.passage_places and engine.jurisdictions is data.places
+    assert engine.passage_places is data.passage_places and engine.jurisdictions is data.places
     assert engine.corpus == load_corpus(corpus_dir)  # the stored corpus is the corpus
     assert engine._refusal_rows == data.refusal_rows(engine.messages.refusal.topics)
 
