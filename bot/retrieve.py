@@ -8,6 +8,7 @@ the caller; the same vector serves the dense search, the highlights and the poli
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import AbstractSet, Iterable, Sequence
 
@@ -37,6 +38,23 @@ class Hit:
     lexical_rank: int | None
 
 
+class _LastQuestion(threading.local):
+    """Per thread: the scores of the last question ranked. `ask` ranks one question two or three times
+    (the search, then answerability's own top-2 rankings); the scores are pure functions of the vector
+    and the text, so they are computed once and returned read-only."""
+
+    def __init__(self) -> None:
+        self.vector_key: tuple | None = None
+        self.question_scores: tuple[np.ndarray, np.ndarray] | None = None
+        self.text: str | None = None
+        self.lexical: tuple[list[str], np.ndarray | None] | None = None
+
+
+def _read_only(*arrays: np.ndarray) -> None:
+    for array in arrays:
+        array.setflags(write=False)
+
+
 class Retriever:
     """Ranks passages of one `SearchIndex` for a question."""
 
@@ -47,15 +65,37 @@ class Retriever:
         self.depth = depth
         self.dense_weight = dense_weight
         self.lexical_weight = lexical_weight
+        self._last = _LastQuestion()
 
     def question_scores(self, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, best question cosine) for every passage that has questions."""
+        """(rows, best question cosine) for every passage that has questions (read-only arrays)."""
+        key = (query_vector.dtype.str, query_vector.shape, query_vector.tobytes())
+        last = self._last
+        if last.vector_key != key:
+            last.question_scores, last.vector_key = self._question_scores(query_vector), key
+        return last.question_scores
+
+    def _question_scores(self, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         owners = self.index.question_owner
         if owners.size == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        sims = self.index.question_vectors @ query_vector
-        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
-        return owners[starts], np.maximum.reduceat(sims, starts)
+            rows, best = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        else:
+            sims = self.index.question_vectors @ query_vector
+            starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+            rows, best = owners[starts], np.maximum.reduceat(sims, starts)
+        _read_only(rows, best)
+        return rows, best
+
+    def bm25_scores(self, query_text: str) -> tuple[list[str], np.ndarray | None]:
+        """The text's tokens and every passage's BM25 score (None when no tokens; read-only)."""
+        last = self._last
+        if last.text != query_text:
+            tokens = tokenize(query_text)
+            scores = self.index.bm25.get_scores(tokens) if tokens else None
+            if scores is not None:
+                _read_only(scores)
+            last.lexical, last.text = (tokens, scores), query_text
+        return last.lexical
 
     def dense_ranking(self, query_vector: np.ndarray, depth: int | None = None) -> list[tuple[int, float]]:
         """Return (row, score) pairs, best first: score = max(passage cosine, best question cosine)."""
@@ -72,10 +112,9 @@ class Retriever:
 
     def lexical_ranking(self, query_text: str, depth: int | None = None) -> list[tuple[int, float]]:
         """Return (row, BM25 score) pairs with a positive score, best first."""
-        tokens = tokenize(query_text)
+        tokens, scores = self.bm25_scores(query_text)
         if not tokens:
             return []
-        scores = self.index.bm25.get_scores(tokens)
         depth = min(depth or self.depth, len(scores))
         top = np.argpartition(-scores, depth - 1)[:depth]
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -166,9 +205,8 @@ class Retriever:
             ranked = ranked[np.lexsort((ranked, -cosine[ranked]))][:depth]
             dense_rank[ranked] = np.arange(1, ranked.size + 1)
         lexical_rank = np.zeros(n, dtype=np.int64)
-        tokens = tokenize(query_text) if mode in ("hybrid", "lexical") else []
+        tokens, scores = self.bm25_scores(query_text) if mode in ("hybrid", "lexical") else ([], None)
         if tokens:
-            scores = self.index.bm25.get_scores(tokens)
             if approximate:
                 top = allowed[np.argpartition(-scores[allowed], depth - 1)[:depth]]
             else:  # every row, as `lexical_ranking` ranks them (same tie order)

@@ -118,6 +118,11 @@ class Answerability:
     examples: np.ndarray     # (n, dim) float32 unit vectors of the training questions
     answerable: np.ndarray   # (n,) bool
 
+    def __post_init__(self) -> None:
+        from bot.answerability import NeighbourTable
+
+        self.neighbours = NeighbourTable(self.examples, self.answerable)
+
     @classmethod
     def from_model(cls, model) -> "Answerability":
         """From a trained `bot.answerability.AnswerabilityModel` (build time)."""
@@ -127,9 +132,9 @@ class Answerability:
     def probability(self, x: np.ndarray, vector: np.ndarray) -> float:
         """P(answerable) of one question: its base features `x` and its search vector (as
         `AnswerabilityModel.probability`, without scikit-learn)."""
-        from bot.answerability import N_BASE, neighbour_scores
+        from bot.answerability import N_BASE
 
-        row = np.concatenate([x[:N_BASE], neighbour_scores(vector, self.examples, self.answerable)[0]])
+        row = np.concatenate([x[:N_BASE], self.neighbours.scores(vector)[0]])
         return self.trees.probability(row)
 
     def save(self, path: Path) -> None:

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from bot.answerability import (FEATURE_NAMES, N_BASE, NEIGHBOURS, AnswerabilityModel, neighbour_scores,
-                               out_of_fold_neighbours, train)
+from bot.answerability import (FEATURE_NAMES, N_BASE, NEIGHBOURS, AnswerabilityModel, NeighbourTable,
+                               neighbour_scores, out_of_fold_neighbours, train)
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
@@ -19,6 +19,16 @@ def test_neighbour_scores_are_the_mean_of_the_nearest_of_each_kind():
     assert answerable_score == pytest.approx((1.0 + 0.8) / 2)  # only two answerable examples
     nearest_unanswerable = sorted(examples[~answerable] @ query)[-NEIGHBOURS:]
     assert unanswerable_score == pytest.approx(np.mean(nearest_unanswerable))
+
+
+def test_the_serving_neighbour_table_gives_neighbour_scores_bit_for_bit():
+    """Classes interleaved in the examples, float32 as served: the grouped table changes no bit."""
+    rng = np.random.default_rng(3)
+    examples = _unit(rng.standard_normal((997, 384))).astype(np.float32)
+    answerable = rng.random(997) < 0.4
+    table = NeighbourTable(examples, answerable)
+    for query in _unit(rng.standard_normal((50, 384))).astype(np.float32):
+        assert np.array_equal(table.scores(query), neighbour_scores(query, examples, answerable))
 
 
 def test_training_neighbours_are_out_of_fold():
