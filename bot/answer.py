@@ -12,7 +12,7 @@ vocabulary, places, coverage, refusal-safe passages, the trained models) is read
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -175,13 +175,33 @@ class Engine:
             return self._canned(prepared, "no_answer", "non_english")
         if decision.kind == "off_topic":
             return self._canned(prepared, "off_topic", "off_topic")
-        hits, place = self.cited_hits(prepared, vectors.search)
+        reading, vector = self.best_reading(prepared, vectors)
+        hits, place = self.cited_hits(reading, vector)
         if place:
             return self._canned(prepared, "no_answer", "no_answer_place", place=place)
         if not hits:
             return self._canned(prepared, "no_answer", "no_answer")
-        citations = [self._citation(h, vectors.search, prepared) for h in hits]
+        citations = [self._citation(h, vector, reading) for h in hits]
         return make_reply(prepared.text, "answer", "", citations)
+
+    def best_reading(self, prepared: PreparedQuestion, vectors: QuestionVectors) -> tuple[PreparedQuestion, np.ndarray]:
+        """What retrieval reads of the question: the whole message, or for a long message the window
+        (of the same overlapping windows the policy reads) that a passage most probably answers.
+
+        The encoder reads only the first ~256 word pieces of a text, so a question after a long preamble
+        is never seen in the whole message's vector. A window is chosen over the whole message only when
+        its P(answerable) is higher and it names no place the corpus does not cover.
+        """
+        best = (prepared, vectors.search)
+        if not prepared.windows:
+            return best
+        top, _, _ = self.answerability(prepared, vectors.search)
+        for window, vector in zip(prepared.windows, vectors.windows):
+            reading = replace(prepared, readable=window, search_text=window, windows=())
+            probability, _, place = self.answerability(reading, vector)
+            if probability > top and not place:
+                top, best = probability, (reading, vector)
+        return best
 
     def answerability(self, query: PreparedQuestion, vector: np.ndarray) -> tuple[float, list[Hit], str]:
         """P(a passage answers the question), the top passages, and a place no passage covers ("")."""

@@ -113,3 +113,28 @@ def test_cli_json_and_jsonl(real_engine):
     for reply in replies:
         validate_reply(reply)
     assert [r["kind"] for r in replies][1:4] == ["no_answer", "no_answer", "refusal"]
+
+
+_PREAMBLE = (
+    "Some background first, sorry, it's a lot. I worked nights in a warehouse for eleven years and my back "
+    "has never been the same since a forklift accident. I've done physical therapy twice, I tried swimming, "
+    "I tried the standing desk thing when I moved to the office job, and my sleep is a mess because I wake up "
+    "whenever I roll over. My wife keeps saying I should write everything down before appointments so I don't "
+    "forget half of it, which is why this is long. Our kids are grown, we travel when we can, and last spring "
+    "we spent three weeks visiting her cousins, which was wonderful but the long flights wrecked me. I read a "
+    "lot of forums at night when I can't sleep and everybody there has an opinion and a link, and half the "
+    "links contradict the other half, so I stopped trusting any of it. I'm not asking you for medical advice, "
+    "my doctor handles that and I see her next month. I just want to walk in with facts that have a source "
+    "behind them instead of whatever some guy posted at 2am. "
+)
+
+
+def test_a_question_after_a_long_preamble_is_answered_from_its_own_window(real_engine):
+    """The encoder reads only the start of a long message; the window holding the question is what a
+    passage answers (`Engine.best_reading`), so the preamble does not push the question out of sight."""
+    message = _PREAMBLE * 2 + "So my one question: what is the law on kratom in Thailand today?"
+    assert len(message) > 1500
+    reply = real_engine.ask(message)
+    validate_reply(reply)
+    assert reply["kind"] == "answer"
+    assert "thailand" in reply["citations"][0]["passage_id"]
