@@ -29,7 +29,7 @@ from bot.jurisdiction import DATA as JURISDICTIONS
 from bot.jurisdiction import Jurisdictions
 
 FILE = "engine.pkl"
-VERSION = "engine-data-2"  # bump when what `derive` computes changes
+VERSION = "engine-data-3"  # bump when what `derive` computes changes
 
 
 @dataclass
@@ -48,7 +48,7 @@ class EngineData:
         """Compute everything from the corpus (build time only)."""
         from bot.answerability import CoverageTable
         from bot.dosecheck import is_refusal_safe
-        from bot.spelling import SpellFixer
+        from bot.spelling import SpellFixer, english_words
 
         passages = list(corpus.passages)
         places = Jurisdictions()
@@ -58,7 +58,7 @@ class EngineData:
         coverage.numbers = [{shared.setdefault(t, t) for t in numbers} for numbers in coverage.numbers]
         return cls(
             corpus=corpus,
-            spell=SpellFixer([f"{p.title} {p.text}" for p in passages]),
+            spell=SpellFixer([f"{p.title} {p.text}" for p in passages], keep_words=english_words()),
             places=places,
             passage_places=[places.named_in(f"{p.title} {p.text}") for p in passages],
             coverage=coverage,

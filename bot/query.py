@@ -21,7 +21,7 @@ from bot.deobfuscate import readable_text
 from bot.jurisdiction import Jurisdictions
 from bot.language import detect
 from bot.normalize import clean_question, expand_slang, tokenize
-from bot.spelling import SpellFixer
+from bot.spelling import SpellFixer, english_words
 
 _EXPANSIONS = Path(__file__).parent / "data" / "expansions.yaml"
 _FOLLOW_UP_RE = re.compile(
@@ -166,5 +166,5 @@ class QuestionPreparer:
 
 def preparer_for(passages: Sequence, window_size: int, window_overlap: int, context_turns: int) -> QuestionPreparer:
     """The preparation stage for a corpus: spelling fixed against its passages' own words."""
-    spell = SpellFixer([f"{p.title} {p.text}" for p in passages])
+    spell = SpellFixer([f"{p.title} {p.text}" for p in passages], keep_words=english_words())
     return QuestionPreparer(spell, Jurisdictions(), window_size, window_overlap, context_turns)

@@ -3,13 +3,18 @@
 "thiland", "mississipi", "adictive" and "federaly" are common in real questions; neither BM25 nor
 the embedding model copes well with them. A word that is not in the vocabulary is replaced by the
 most frequent vocabulary word within one edit (two for long words). Words the corpus never uses and
-that are not near any corpus word are left alone.
+that are not near any corpus word are left alone, and so are common English words (`english_words`:
+the frequency list that ships with pyspellchecker): without them "right" became "fight", because the
+corpus was the only vocabulary.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 from collections import Counter
+from importlib import resources
 from typing import Iterable
 
 _WORD_RE = re.compile(r"[A-Za-z]+")
@@ -37,6 +42,18 @@ def _distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+ENGLISH_MIN_COUNT = 1000  # chosen on the retrieval tune part: 200 and 1000 tied, 50 lost more answerable questions
+
+
+def english_words(min_count: int = ENGLISH_MIN_COUNT) -> set[str]:
+    """Common English words: pyspellchecker's English frequency list (OpenSubtitles-based), lowercase,
+    with a count of at least `min_count` (its rarest entries include misspellings of real words)."""
+    path = resources.files("spellchecker") / "resources" / "en.json.gz"
+    with path.open("rb") as handle:
+        counts = json.loads(gzip.decompress(handle.read()))
+    return {word for word, count in counts.items() if count >= min_count}
+
+
 def max_edits(word: str) -> int:
     """Edits allowed for a word of this length: none below 5 letters, one up to 7, two from 8."""
     return 0 if len(word) < 5 else (1 if len(word) < 8 else 2)
@@ -45,7 +62,9 @@ def max_edits(word: str) -> int:
 class SpellFixer:
     """Fixes words of a question against a vocabulary (word -> frequency), SymSpell style."""
 
-    def __init__(self, texts: Iterable[str], extra_words: Iterable[str] = ()) -> None:
+    def __init__(self, texts: Iterable[str], extra_words: Iterable[str] = (), keep_words: Iterable[str] = ()) -> None:
+        """`texts`: the vocabulary's texts; `extra_words`: more vocabulary; `keep_words`: words that are
+        never corrected although the vocabulary lacks them (only those a correction would reach are kept)."""
         counts: Counter[str] = Counter()
         for text in texts:
             counts.update(w.lower() for w in _WORD_RE.findall(text))
@@ -57,20 +76,23 @@ class SpellFixer:
             for variant in _deletes(word, max_edits(word)):
                 self._index.setdefault(variant, []).append(word)
         self._cache: dict[str, str] = {}
+        self.keep: frozenset[str] = frozenset()
+        self.keep = frozenset(w for w in (k.lower() for k in keep_words) if self.correct_word(w) != w)
+        self._cache.clear()
 
     def __getstate__(self) -> dict:
         """Pickled into the index by the build without its cache of corrections (`__init__` is not run
         when the index is loaded: the vocabulary and its delete index are read as they are)."""
-        return {"vocabulary": self.vocabulary, "_index": self._index}
+        return {"vocabulary": self.vocabulary, "_index": self._index, "keep": self.keep}
 
     def __setstate__(self, state: dict) -> None:
-        self.vocabulary, self._index, self._cache = state["vocabulary"], state["_index"], {}
+        self.vocabulary, self._index, self.keep, self._cache = state["vocabulary"], state["_index"], state["keep"], {}
 
     def correct_word(self, word: str) -> str:
         """Return the vocabulary word closest to `word` (lowercase), or `word` itself."""
         lower = word.lower()
         limit = max_edits(lower)
-        if not limit or lower in self.vocabulary:
+        if not limit or lower in self.vocabulary or lower in self.keep:
             return word
         fixed = self._cache.get(lower)  # one read: another thread may clear the cache at any time
         if fixed is None:

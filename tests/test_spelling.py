@@ -45,3 +45,22 @@ def test_question_preparation_fixes_spelling_against_the_corpus_words():
     assert "addictive" in prepared.search_text and "mississippi" in prepared.search_text.lower()
     assert "addictive" in prepared.message_text  # what is embedded for the policy and retrieval
     assert prepared.text == prepared.readable == "is kratom adictive in mississipi"  # shown back as typed
+
+
+def test_common_english_words_are_not_corrected_into_corpus_words():
+    """The corpus is the only vocabulary, so without the English word list "right" (not in it) was
+    "corrected" to "fight" (in it); words of the list that no correction would reach are not stored."""
+    corpus = VOCAB + ["a fight broke out; the peer review"]
+    plain, kept = SpellFixer(corpus), SpellFixer(corpus, keep_words=["right", "beer", "wonderful"])
+    assert plain.fix("thailand legalized it right") == "thailand legalized it fight"
+    assert kept.fix("thailand legalized it right") == "thailand legalized it right"
+    assert kept.fix("is kratom adictive in thiland") == "is kratom addictive in thailand"
+    assert kept.keep == {"right"}  # "beer" is too short to be corrected, "wonderful" is near no corpus word
+
+
+def test_the_english_word_list_holds_common_words_and_not_common_typos():
+    from bot.spelling import english_words
+
+    words = english_words()
+    assert {"right", "dangerous", "talk", "seizure", "liver"} <= words
+    assert not {"adictive", "thiland", "mississipi", "federaly", "witdrawal"} & words
