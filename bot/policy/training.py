@@ -32,11 +32,14 @@ DATA = BOT / "policy" / "data"
 
 def source_hash() -> str:
     """Hash of every file the trained models depend on: training writers, policy settings, rules,
-    slang, expansions, the answerability training set, and the feature version. The index is stale
-    when it changes."""
+    slang, expansions, the answerability training set, the feature version and the version of the
+    derived engine data (the spelling fixer and places prepare every training question). The index is
+    stale when it changes."""
+    from bot.enginedata import VERSION as ENGINE_DATA_VERSION
+
     files = sorted(split_dir("train").glob("*.jsonl")) + sorted((BOT.parent / "data" / "answerability").glob("*.jsonl"))
     files += [DATA / "policy.yaml", DATA / "rules.yaml", BOT / "data" / "slang.yaml", BOT / "data" / "expansions.yaml"]
-    return content_hash(MODEL_VERSION, *(f"{f.name}\x1f{f.read_text(encoding='utf-8')}" for f in files))
+    return content_hash(MODEL_VERSION, ENGINE_DATA_VERSION, *(f"{f.name}\x1f{f.read_text(encoding='utf-8')}" for f in files))
 
 
 def with_typo_copies(items: Sequence[BankItem], copies: int, seed: int) -> list[BankItem]:
