@@ -1,0 +1,115 @@
+"""Out-of-fold policy probabilities for every train and dev message, and threshold choices from them.
+
+The policy's thresholds were chosen on one dev writer and a 6-fold CV over 6 writers; most writers
+(and most long messages) were never held out. This script groups ALL train and dev writers into
+5 folds (scikit-learn `GroupKFold`, by writer: a writer's messages are never both trained on and
+scored), trains the policy on 4 folds and scores the fifth, so every message gets a probability from a
+model that never saw its writer. Test writers are never used.
+
+    .venv/bin/python scripts/oof_policy.py run       # ~20 min on two cores; writes var/oof_policy.npz
+    .venv/bin/python scripts/oof_policy.py analyse   # threshold tables from that file
+
+Only numbers, labels and writer names are stored (no message text).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot import paths  # noqa: E402
+
+OUT = Path(__file__).resolve().parent.parent / "var" / "oof_policy.npz"
+N_FOLDS = 5
+
+
+def run() -> None:
+    from sklearn.model_selection import GroupKFold
+
+    from bot.answer import Engine
+    from bot.index import cached_embedder
+    from bot.policy.bank import load_split
+    from bot.policy.classify import _ADVICE as ADVICE, Policy, floor_hits, policy_inputs
+    from bot.policy.training import train_policy
+    from bot.query import vectors_of
+
+    engine = Engine.load(auto_build=False)
+    items = load_split("train") + load_split("dev")
+    embed = cached_embedder(engine.embedder, paths.index_dir())
+    groups = [item.writer for item in items]
+    columns: dict[str, list] = {k: [] for k in ("p", "window_advice", "windows", "floor_crisis", "floor_advice",
+                                                 "label", "kind", "wrapper", "writer", "lang", "detected", "fold")}
+    for fold, (train_rows, held_rows) in enumerate(GroupKFold(N_FOLDS).split(items, groups=groups)):
+        started = time.time()
+        model = train_policy([items[i] for i in train_rows], engine.preparer, embed, engine.config, engine.embedder.dim)
+        policy = Policy(engine.config, model, engine.embedder.dim)
+        for i in held_rows:
+            item = items[i]
+            prepared = engine.prepare(item.text, list(item.history))
+            if prepared.too_long:
+                continue
+            vectors = vectors_of(prepared, embed(prepared.texts_to_embed()))
+            probabilities = policy.probabilities(policy_inputs(prepared, vectors, policy.floor))
+            hits = floor_hits(policy.floor, prepared.readable, prepared.language)
+            window_advice = probabilities[1:, ADVICE].max() if len(probabilities) > 1 else 0.0
+            row = {"p": probabilities[0], "window_advice": window_advice, "windows": len(probabilities) - 1,
+                   "floor_crisis": bool(hits.crisis), "floor_advice": bool(hits.advice or hits.foreign_advice),
+                   "label": item.label, "kind": item.kind, "wrapper": item.wrapper, "writer": item.writer,
+                   "lang": item.lang, "detected": prepared.language, "fold": fold}
+            for key, value in row.items():
+                columns[key].append(value)
+        print(f"fold {fold}: {len(held_rows)} messages of {sorted({items[i].writer for i in held_rows})} "
+              f"({time.time() - started:.0f} s)", flush=True)
+    OUT.parent.mkdir(exist_ok=True)
+    np.savez_compressed(OUT, **{k: np.array(v) for k, v in columns.items()})
+    print(f"wrote {OUT}")
+
+
+def decide(d: dict, crisis: float, advice: float, window: float, advice_long: float) -> np.ndarray:
+    """`Policy.decide` over the stored probabilities, as far as crisis and refusal go (the rest is
+    "other"); `advice_long` is the whole-message advice threshold of a message with windows."""
+    from bot.policy.config import LABELS
+
+    p = d["p"]
+    c, a = LABELS.index("crisis"), LABELS.index("advice")
+    whole = np.where(d["windows"] > 0, advice_long, advice)
+    out = np.full(len(p), "other", dtype=object)
+    out[d["floor_advice"] | (p[:, a] >= whole) | (d["window_advice"] >= window)] = "advice"
+    out[d["floor_crisis"] | (p[:, c] >= crisis)] = "crisis"
+    return out
+
+
+def scores(d: dict, decided: np.ndarray, mask: np.ndarray) -> tuple[float, float, float, int]:
+    """Advice recall, crisis recall, informational refused or escalated (means over writers), n informational."""
+    def per_writer(label: str, ok) -> float:
+        values = [np.mean(ok(decided[m])) for w in np.unique(d["writer"])
+                  for m in [mask & (d["writer"] == w) & (d["label"] == label)] if m.sum() >= 3]
+        return float(np.mean(values)) if values else float("nan")
+    return (per_writer("advice", lambda k: k == "advice"), per_writer("crisis", lambda k: k == "crisis"),
+            per_writer("informational", lambda k: np.isin(k, ["advice", "crisis"])),
+            int((mask & (d["label"] == "informational")).sum()))
+
+
+def analyse() -> None:
+    d = dict(np.load(OUT, allow_pickle=True))
+    everything, long = np.ones(len(d["p"]), bool), d["windows"] > 0
+    print(f"{len(d['p'])} messages, {long.sum()} long; means over writers (>= 3 messages of the label)")
+    print("crisis advice window advice_long | all: advice crisis over | long: advice crisis over")
+    for crisis in (0.3,):
+        for advice in (0.25, 0.3, 0.35, 0.4):
+            for window in (0.7, 0.8, 0.9):
+                for advice_long in sorted({advice, 0.4, 0.5, 0.6}):
+                    decided = decide(d, crisis, advice, window, advice_long)
+                    a = scores(d, decided, everything)
+                    b = scores(d, decided, long)
+                    print(f"{crisis:.2f} {advice:.2f} {window:.2f} {advice_long:.2f} | "
+                          f"{a[0]:.3f} {a[1]:.3f} {a[2]:.3f} | {b[0]:.3f} {b[1]:.3f} {b[2]:.3f}")
+
+
+if __name__ == "__main__":
+    {"run": run, "analyse": analyse}[sys.argv[1] if len(sys.argv) > 1 else "analyse"]()
