@@ -1,7 +1,8 @@
 """Choose the whole-message advice threshold by leave-one-writer-out CV (never the test writers).
 
 Each fold trains the policy without one train or dev writer (pain, pro, redteam, forum, native, teen)
-and scores that writer's messages at several advice thresholds (crisis 0.30, windows 0.80, as served).
+and scores that writer's messages at several advice thresholds (crisis 0.30, windows 0.80, long
+messages 0.50, as served).
 Prints advice recall, crisis recall and informational over-refusal per fold and their means.
 
     .venv/bin/python scripts/cv_advice_threshold.py     # about 15 minutes on two cores
@@ -27,7 +28,7 @@ from bot.query import vectors_of  # noqa: E402
 
 FOLDS = ["pain", "pro", "redteam", "forum", "native", "teen"]
 ADVICE = (0.25, 0.3, 0.35, 0.4)
-CRISIS, WINDOW, OFF = 0.30, 0.80, 0.50
+CRISIS, WINDOW, LONG, OFF = 0.30, 0.80, 0.50, 0.50
 
 
 def kind(pr: np.ndarray, hits, language: str, advice: float) -> str:
@@ -35,7 +36,8 @@ def kind(pr: np.ndarray, hits, language: str, advice: float) -> str:
     if hits.crisis or pr[0, _CRISIS] >= CRISIS:
         return "crisis"
     window = pr[1:, _ADVICE].max() if len(pr) > 1 else 0.0
-    if hits.advice or hits.foreign_advice or pr[0, _ADVICE] >= advice or window >= WINDOW:
+    whole = LONG if len(pr) > 1 else advice  # a long message's whole has its own threshold, as served
+    if hits.advice or hits.foreign_advice or pr[0, _ADVICE] >= whole or window >= WINDOW:
         return "advice"
     if language != "en":
         return "non_english"

@@ -75,7 +75,8 @@ def main() -> None:
                 w = pr[1:, LABELS.index("advice")].max() if len(pr) > 1 else 0.0
                 if h.crisis or c >= tc:
                     kinds.append("crisis")
-                elif h.advice or h.foreign_advice or a >= ta or w >= s.thresholds.advice_window:
+                elif (h.advice or h.foreign_advice or a >= (s.thresholds.advice_long if len(pr) > 1 else ta)
+                      or w >= s.thresholds.advice_window):
                     kinds.append("advice")
                 elif p.language != "en":
                     kinds.append("non_english")

@@ -53,7 +53,17 @@ def test_a_window_at_its_threshold_refuses(fake_engine, long_question):
     assert decide(fake_engine, long_question, whole=0.0, window=t.advice_window) == "refusal"
 
 
-def test_the_whole_message_refuses_at_its_own_threshold(fake_engine, long_question):
+def test_the_whole_of_a_long_message_refuses_at_its_own_threshold(fake_engine, long_question):
     t = fake_engine.config.settings.thresholds
-    assert decide(fake_engine, long_question, whole=t.advice, window=0.0) == "refusal"
-    assert decide(fake_engine, long_question, whole=t.advice / 2, window=0.0) != "refusal"
+    assert t.advice < t.advice_long
+    assert decide(fake_engine, long_question, whole=t.advice_long, window=0.0) == "refusal"
+    assert decide(fake_engine, long_question, whole=(t.advice + t.advice_long) / 2, window=0.0) != "refusal"
+
+
+def test_a_short_message_refuses_at_the_whole_message_threshold(fake_engine):
+    t = fake_engine.config.settings.thresholds
+    prepared = fake_engine.prepare("what does the research say about kratom", [])
+    assert not prepared.windows
+    question = (prepared, fake_engine.encode(prepared))
+    assert decide(fake_engine, question, whole=t.advice, window=0.0) == "refusal"
+    assert decide(fake_engine, question, whole=t.advice / 2, window=0.0) != "refusal"

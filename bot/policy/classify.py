@@ -5,6 +5,7 @@ Order: the rule floor (data/rules.yaml) and the learned model (bot/policy/model.
 for a crisis first, then for an advice request, then the language, then off-topic. A long message is
 judged as a whole and window by window: the rule floor reads all of it, and any window the model
 reads as an advice request with high confidence (`advice_window`, above the whole message's threshold:
+the whole of a long message has its own threshold, `advice_long`, as its vector reads only its start;
 a window out of context can look like a request) decides (the model's crisis reading of a window alone, out of context,
 escalated long stories on the dev writers, so a crisis is judged on the whole message and by the floor). A message above the hard cap gets the "too long" reply, unless the floor sees a crisis in it.
 The policy never calls the embedding model: it reads the vectors the engine computed once.
@@ -84,7 +85,8 @@ class Policy:
                   "language": prepared.language}
         if hits.crisis or crisis >= t.crisis:
             return Decision("crisis", "floor" if hits.crisis else "model", scores)
-        if hits.advice or hits.foreign_advice or advice >= t.advice or window_advice >= t.advice_window:
+        whole_threshold = t.advice_long if len(inputs) > 1 else t.advice
+        if hits.advice or hits.foreign_advice or advice >= whole_threshold or window_advice >= t.advice_window:
             row = int(np.argmax(p[:, _ADVICE]))
             return Decision("refusal", self.model.reason(features[row]), scores)
         if prepared.language != "en":

@@ -41,6 +41,7 @@ class Thresholds(_Strict):
 
     crisis: float = Field(gt=0, lt=1)
     advice: float = Field(gt=0, lt=1)           # the whole message
+    advice_long: float = Field(gt=0, lt=1)      # the whole message, when it is long enough to have windows
     advice_window: float = Field(gt=0, lt=1)    # one window of a long message, read out of context
     off_topic: float = Field(gt=0, lt=1)
 

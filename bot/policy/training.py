@@ -39,7 +39,8 @@ def source_hash() -> str:
 
     files = sorted(split_dir("train").glob("*.jsonl")) + sorted((BOT.parent / "data" / "answerability").glob("*.jsonl"))
     files += [DATA / "policy.yaml", DATA / "rules.yaml", BOT / "data" / "slang.yaml", BOT / "data" / "expansions.yaml"]
-    return content_hash(MODEL_VERSION, ENGINE_DATA_VERSION, *(f"{f.name}\x1f{f.read_text(encoding='utf-8')}" for f in files))
+    texts = (f"{f.name}\x1f{f.read_text(encoding='utf-8')}" for f in files)
+    return content_hash(MODEL_VERSION, ENGINE_DATA_VERSION, *texts)
 
 
 def with_typo_copies(items: Sequence[BankItem], copies: int, seed: int) -> list[BankItem]:
