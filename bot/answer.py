@@ -190,13 +190,16 @@ class Engine:
 
         The encoder reads only the first ~256 word pieces of a text, so a question after a long preamble
         is never seen in the whole message's vector. A window is chosen over the whole message only when
-        its P(answerable) is higher and it names no place the corpus does not cover.
+        its P(answerable) is higher and it names no place the corpus does not cover. When some windows
+        hold a question mark, only those are candidates: a story about back pain in the preamble can look
+        more answerable than the question itself.
         """
         best = (prepared, vectors.search)
         if not prepared.windows:
             return best
         top, _, _ = self.answerability(prepared, vectors.search)
-        for window, vector in zip(prepared.windows, vectors.windows):
+        windows = list(zip(prepared.windows, vectors.windows))
+        for window, vector in [w for w in windows if "?" in w[0]] or windows:
             reading = replace(prepared, readable=window, search_text=window, windows=())
             probability, _, place = self.answerability(reading, vector)
             if probability > top and not place:
