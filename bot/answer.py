@@ -175,8 +175,8 @@ class Engine:
             return self._canned(prepared, "no_answer", "non_english")
         if decision.kind == "off_topic":
             return self._canned(prepared, "off_topic", "off_topic")
-        reading, vector = self.best_reading(prepared, vectors)
-        hits, place = self.cited_hits(reading, vector)
+        reading, vector, judged = self.best_reading(prepared, vectors)
+        hits, place = self._kept(*judged)
         if place:
             return self._canned(prepared, "no_answer", "no_answer_place", place=place)
         if not hits:
@@ -184,7 +184,8 @@ class Engine:
         citations = [self._citation(h, vector, reading) for h in hits]
         return make_reply(prepared.text, "answer", "", citations)
 
-    def best_reading(self, prepared: PreparedQuestion, vectors: QuestionVectors) -> tuple[PreparedQuestion, np.ndarray]:
+    def best_reading(self, prepared: PreparedQuestion,
+                     vectors: QuestionVectors) -> tuple[PreparedQuestion, np.ndarray, tuple[float, list[Hit], str]]:
         """What retrieval reads of the question: the whole message, or for a long message the window
         (of the same overlapping windows the policy reads) that a passage most probably answers.
 
@@ -193,17 +194,16 @@ class Engine:
         its P(answerable) is higher and it names no place the corpus does not cover. When some windows
         hold a question mark, only those are candidates: a story about back pain in the preamble can look
         more answerable than the question itself.
+
+        Returns the reading, its search vector and its `answerability` (computed once per reading).
         """
-        best = (prepared, vectors.search)
-        if not prepared.windows:
-            return best
-        top, _, _ = self.answerability(prepared, vectors.search)
+        best = (prepared, vectors.search, self.answerability(prepared, vectors.search))
         windows = list(zip(prepared.windows, vectors.windows))
         for window, vector in [w for w in windows if "?" in w[0]] or windows:
             reading = replace(prepared, readable=window, search_text=window, windows=())
-            probability, _, place = self.answerability(reading, vector)
-            if probability > top and not place:
-                top, best = probability, (reading, vector)
+            judged = self.answerability(reading, vector)
+            if judged[0] > best[2][0] and not judged[2]:
+                best = (reading, vector, judged)
         return best
 
     def answerability(self, query: PreparedQuestion, vector: np.ndarray) -> tuple[float, list[Hit], str]:
@@ -218,7 +218,10 @@ class Engine:
         Empty hits mean abstain: the answerability model says no passage answers, or the question
         asks about a place no retrieved passage mentions.
         """
-        probability, hits, place = self.answerability(query, vector)
+        return self._kept(*self.answerability(query, vector))
+
+    def _kept(self, probability: float, hits: list[Hit], place: str) -> tuple[list[Hit], str]:
+        """`cited_hits` from an `answerability` result."""
         if place or not hits or probability < self.retrieval_settings["answerability_threshold"]:
             return [], place
         return [hits[0]] + [h for h in hits[1:] if h.dense >= self.retrieval_settings["keep_score"]], ""
