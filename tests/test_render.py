@@ -266,7 +266,7 @@ def test_user_turn_is_escaped_and_capped():
 
 
 def test_message_keeps_emphasis_but_not_html_or_links():
-    reply = canned("off_topic", "off_topic")
+    reply = canned("off_topic", "off_topic") | {"resources": []}  # the message alone, without resource links
     reply["message"] = f"**bold** {XSS} [link](https://evil.example) ![img](https://evil.example/i.png)"
     rendered = to_html(render.render_reply(reply))
     assert "<strong>bold</strong>" in rendered
