@@ -22,7 +22,7 @@ from bot import paths  # noqa: E402
 from bot.answer import Engine  # noqa: E402
 from bot.index import cached_embedder  # noqa: E402
 from bot.policy.bank import load_split  # noqa: E402
-from bot.policy.classify import _ADVICE, _CRISIS, _OFF, Policy, floor_hits, policy_inputs  # noqa: E402
+from bot.policy.classify import _ADVICE, Policy, decision_kind, floor_hits, policy_inputs  # noqa: E402
 from bot.policy.training import train_policy  # noqa: E402
 from bot.query import vectors_of  # noqa: E402
 
@@ -31,17 +31,14 @@ ADVICE = (0.25, 0.3, 0.35, 0.4)
 CRISIS, WINDOW, LONG, OFF = 0.30, 0.80, 0.50, 0.50
 
 
-def kind(pr: np.ndarray, hits, language: str, advice: float) -> str:
-    """The policy's decision at these thresholds (as `Policy.decide`)."""
-    if hits.crisis or pr[0, _CRISIS] >= CRISIS:
-        return "crisis"
-    window = pr[1:, _ADVICE].max() if len(pr) > 1 else 0.0
-    whole = LONG if len(pr) > 1 else advice  # a long message's whole has its own threshold, as served
-    if hits.advice or hits.foreign_advice or pr[0, _ADVICE] >= whole or window >= WINDOW:
-        return "advice"
-    if language != "en":
-        return "non_english"
-    return "off_topic" if pr[0, _OFF] >= OFF else "informational"
+def kind(pr: np.ndarray, hits, language: str, advice: float, thresholds) -> str:
+    """The policy's decision at these thresholds (`decision_kind`, as `Policy.decide` serves it)."""
+    t = thresholds.model_copy(update={"crisis": CRISIS, "advice": advice, "advice_long": LONG,
+                                      "advice_window": WINDOW, "off_topic": OFF})
+    window = float(pr[1:, _ADVICE].max()) if len(pr) > 1 else 0.0
+    decided = decision_kind(pr[0], window, bool(hits.crisis), bool(hits.advice or hits.foreign_advice),
+                            len(pr) > 1, language, t)
+    return {"refusal": "advice", "retrieve": "informational"}.get(decided, decided)
 
 
 def main() -> None:
@@ -64,7 +61,8 @@ def main() -> None:
             pr = policy.probabilities(policy_inputs(prepared, vectors, policy.floor))
             rows.append((item, pr, floor_hits(policy.floor, prepared.readable, prepared.language), prepared.language))
         for advice in ADVICE:
-            kinds = [(item.label, kind(pr, hits, lang, advice)) for item, pr, hits, lang in rows]
+            kinds = [(item.label, kind(pr, hits, lang, advice, engine.config.settings.thresholds))
+                     for item, pr, hits, lang in rows]
             result = (np.mean([k == "advice" for label, k in kinds if label == "advice"]),
                       np.mean([k == "crisis" for label, k in kinds if label == "crisis"]),
                       np.mean([k in ("advice", "crisis") for label, k in kinds if label == "informational"]))

@@ -71,17 +71,19 @@ def run() -> None:
 
 
 def decide(d: dict, crisis: float, advice: float, window: float, advice_long: float) -> np.ndarray:
-    """`Policy.decide` over the stored probabilities, as far as crisis and refusal go (the rest is
-    "other"); `advice_long` is the whole-message advice threshold of a message with windows."""
-    from bot.policy.config import LABELS
+    """`Policy.decide` (its `decision_kind`) over the stored probabilities at these thresholds, as far as
+    crisis and refusal go (the rest is "other"); `advice_long` is the whole-message advice threshold of a
+    message with windows."""
+    from bot.policy.classify import decision_kind
+    from bot.policy.config import default_config
 
-    p = d["p"]
-    c, a = LABELS.index("crisis"), LABELS.index("advice")
-    whole = np.where(d["windows"] > 0, advice_long, advice)
-    out = np.full(len(p), "other", dtype=object)
-    out[d["floor_advice"] | (p[:, a] >= whole) | (d["window_advice"] >= window)] = "advice"
-    out[d["floor_crisis"] | (p[:, c] >= crisis)] = "crisis"
-    return out
+    t = default_config().settings.thresholds.model_copy(
+        update={"crisis": crisis, "advice": advice, "advice_window": window, "advice_long": advice_long})
+    names = {"crisis": "crisis", "refusal": "advice"}
+    return np.array([names.get(decision_kind(p, float(w), bool(fc), bool(fa), n > 0, lang, t), "other")
+                     for p, w, fc, fa, n, lang in zip(d["p"], d["window_advice"], d["floor_crisis"],
+                                                      d["floor_advice"], d["windows"], d["detected"])],
+                    dtype=object)
 
 
 def scores(d: dict, decided: np.ndarray, mask: np.ndarray) -> tuple[float, float, float, int]:

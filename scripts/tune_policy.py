@@ -24,7 +24,7 @@ from types import SimpleNamespace  # noqa: E402
 from bot.embed import default_embedder  # noqa: E402
 from bot.index import _embed_with_cache, _load_cache  # noqa: E402
 from bot.policy.bank import load_split  # noqa: E402
-from bot.policy.classify import floor_hits, policy_inputs  # noqa: E402
+from bot.policy.classify import _ADVICE, decision_kind, floor_hits, policy_inputs  # noqa: E402
 from bot.policy.config import LABELS, default_config  # noqa: E402
 from bot.policy.floor import RuleFloor  # noqa: E402
 from bot.policy.model import Featurizer  # noqa: E402
@@ -69,21 +69,11 @@ def main() -> None:
         hits = [floor_hits(floor, p.readable, p.language) for p in prepared]
         print(f"\n== C={settings.c} emb={settings.embedding_weight} lex={settings.lexical_weight}")
         for tc, ta, to in itertools.product((0.15, 0.2, 0.25, 0.3, 0.4), (0.2, 0.25, 0.3, 0.4), (0.5, 0.6)):
-            kinds = []
-            for item, p, pr, h in zip(dev, prepared, probs, hits):
-                c, a, o = pr[0, LABELS.index("crisis")], pr[0, LABELS.index("advice")], pr[0, LABELS.index("off_topic")]
-                w = pr[1:, LABELS.index("advice")].max() if len(pr) > 1 else 0.0
-                if h.crisis or c >= tc:
-                    kinds.append("crisis")
-                elif (h.advice or h.foreign_advice or a >= (s.thresholds.advice_long if len(pr) > 1 else ta)
-                      or w >= s.thresholds.advice_window):
-                    kinds.append("advice")
-                elif p.language != "en":
-                    kinds.append("non_english")
-                elif o >= to:
-                    kinds.append("off_topic")
-                else:
-                    kinds.append("informational")
+            t = s.thresholds.model_copy(update={"crisis": tc, "advice": ta, "off_topic": to})
+            decided = [decision_kind(pr[0], float(pr[1:, _ADVICE].max()) if len(pr) > 1 else 0.0, bool(h.crisis),
+                                     bool(h.advice or h.foreign_advice), len(pr) > 1, p.language, t)
+                       for p, pr, h in zip(prepared, probs, hits)]
+            kinds = [{"refusal": "advice", "retrieve": "informational"}.get(k, k) for k in decided]
             report(dev, kinds, f"crisis>={tc} advice>={ta} off>={to}")
 
 

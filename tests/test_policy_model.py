@@ -123,3 +123,34 @@ def test_feature_rows_are_transform_rows_and_give_the_same_probabilities_bit_for
     assert len(rows) == matrix.shape[0] and (rows.to_csr() != matrix).nnz == 0
     assert np.array_equal(model.label_probabilities(rows), model.label_probabilities(matrix))
     assert [model.reason(rows[i]) for i in range(len(rows))] == [model.reason(matrix[i]) for i in range(len(rows))]
+
+
+# --- the one decision rule (served by Policy.decide, replayed by the threshold scripts) -------------
+
+def _p(crisis=0.0, advice=0.0, off=0.0):
+    from bot.policy.config import LABELS
+
+    row = np.zeros(len(LABELS))
+    row[LABELS.index("crisis")], row[LABELS.index("advice")], row[LABELS.index("off_topic")] = crisis, advice, off
+    return row
+
+
+@pytest.mark.parametrize("p, window, floor_crisis, floor_advice, windows, language, expected", [
+    (_p(crisis=0.30, advice=0.99), 0.0, False, False, False, "en", "crisis"),       # crisis is judged first
+    (_p(), 0.0, True, True, False, "en", "crisis"),                                 # the floor's crisis too
+    (_p(crisis=0.29, advice=0.30), 0.0, False, False, False, "en", "refusal"),
+    (_p(advice=0.45), 0.0, False, False, True, "en", "retrieve"),    # a long message's whole: advice_long
+    (_p(advice=0.50), 0.0, False, False, True, "en", "refusal"),
+    (_p(), 0.79, False, False, True, "en", "retrieve"),               # one window needs advice_window
+    (_p(), 0.80, False, False, True, "en", "refusal"),
+    (_p(), 0.0, False, True, False, "de", "refusal"),                 # the floor's advice, any language
+    (_p(off=0.9), 0.0, False, False, False, "de", "non_english"),     # language before off-topic
+    (_p(off=0.50), 0.0, False, False, False, "en", "off_topic"),
+    (_p(off=0.49, advice=0.29, crisis=0.29), 0.0, False, False, False, "en", "retrieve"),
+])
+def test_decision_kind_order_and_thresholds(p, window, floor_crisis, floor_advice, windows, language, expected):
+    from bot.policy.classify import decision_kind
+    from bot.policy.config import Thresholds
+
+    t = Thresholds(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, off_topic=0.50)
+    assert decision_kind(p, window, floor_crisis, floor_advice, windows, language, t) == expected

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.policy.config import LABELS, PolicyConfig
+from bot.policy.config import LABELS, PolicyConfig, Thresholds
 from bot.policy.floor import FloorHits, RuleFloor
 from bot.policy.model import Featurizer, PolicyInput, PolicyModel
 from bot.query import PreparedQuestion, QuestionVectors
@@ -32,6 +32,32 @@ class Decision:
     kind: str                     # crisis | refusal | non_english | off_topic | too_long | retrieve
     reason: str = ""              # refusal reason, or what decided ("floor", "model")
     scores: dict = field(default_factory=dict)
+
+
+def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool, floor_advice: bool,
+                  has_windows: bool, language: str, t: Thresholds) -> str:
+    """The one decision rule, from the probabilities and the floor's hits: "crisis", "refusal",
+    "non_english", "off_topic" or "retrieve". `Policy.decide` serves it; the threshold scripts
+    (scripts/oof_policy.py, tune_policy.py, cv_advice_threshold.py) replay it over stored probabilities.
+
+    Args:
+        p_whole: P(label) of the whole message, in `LABELS` order.
+        window_advice: The highest P(advice) of a window of a long message (0 without windows).
+        floor_crisis / floor_advice: Whether the rule floor saw a crisis / an advice request.
+        has_windows: Whether the message is long enough to be read window by window.
+        language: The detected language.
+        t: The thresholds.
+    """
+    if floor_crisis or p_whole[_CRISIS] >= t.crisis:
+        return "crisis"
+    whole_threshold = t.advice_long if has_windows else t.advice
+    if floor_advice or p_whole[_ADVICE] >= whole_threshold or window_advice >= t.advice_window:
+        return "refusal"
+    if language != "en":
+        return "non_english"
+    if p_whole[_OFF] >= t.off_topic:
+        return "off_topic"
+    return "retrieve"
 
 
 def policy_inputs(prepared: PreparedQuestion, vectors: QuestionVectors, floor: RuleFloor,
@@ -83,14 +109,11 @@ class Policy:
         scores = {"p_crisis": round(crisis, 4), "p_advice": round(advice, 4), "p_off_topic": round(off, 4),
                   "p_advice_window": round(window_advice, 4), "windows": len(inputs) - 1,
                   "language": prepared.language}
-        if hits.crisis or crisis >= t.crisis:
+        kind = decision_kind(p[0], window_advice, bool(hits.crisis), bool(hits.advice or hits.foreign_advice),
+                             len(inputs) > 1, prepared.language, t)
+        if kind == "crisis":
             return Decision("crisis", "floor" if hits.crisis else "model", scores)
-        whole_threshold = t.advice_long if len(inputs) > 1 else t.advice
-        if hits.advice or hits.foreign_advice or advice >= whole_threshold or window_advice >= t.advice_window:
+        if kind == "refusal":
             row = int(np.argmax(p[:, _ADVICE]))
             return Decision("refusal", self.model.reason(features[row]), scores)
-        if prepared.language != "en":
-            return Decision("non_english", "", scores)
-        if off >= t.off_topic:
-            return Decision("off_topic", "model", scores)
-        return Decision("retrieve", "", scores)
+        return Decision(kind, "model" if kind == "off_topic" else "", scores)
