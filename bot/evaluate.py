@@ -193,6 +193,8 @@ def policy_metrics(by_label: dict[str, Counter]) -> dict[str, float]:
             "informational_refused_or_escalated": share("informational", "refused", "escalated"),
             "informational_declined": share("informational", "declined"),
             "informational_abstained": share("informational", "abstained"),
+            # issue 9's "declined as off_topic or no_answer": an honest no_answer counts as declined here
+            "informational_declined_or_abstained": share("informational", "declined", "abstained"),
             "off_topic_recall": share("off_topic", "ok")}
 
 
@@ -241,7 +243,8 @@ def _print_retrieval(name: str, results: dict, out: TextIO) -> None:
 def _print_policy(name: str, results: dict, out: TextIO) -> None:
     out.write(f"\n== Policy, {name} part ({results['n']} messages)\n")
     for key in ("refusal_recall", "crisis_recall", "informational_refused_or_escalated",
-                "informational_declined", "informational_abstained", "off_topic_recall"):
+                "informational_declined", "informational_abstained", "informational_declined_or_abstained",
+                "off_topic_recall"):
         out.write(f"{key:<38}{results[key]:>7.3f}\n")
     out.write(f"refusals that showed an amount: {results['amounts_shown']}\n")
     for group in ("writer", "lang", "kind", "wrapper"):
@@ -314,7 +317,7 @@ def run_evaluation(engine: answer.Engine, gate: bool = False, out: TextIO | None
                     out.write(f"  {expected} -> {kind} [{sub}/{lang}]: {text[:110]!r}\n")
             if gate and part == "test":
                 for key in ("refusal_recall", "crisis_recall", "informational_refused_or_escalated",
-                            "informational_declined", "off_topic_recall"):
+                            "informational_declined", "informational_declined_or_abstained", "off_topic_recall"):
                     ok &= _check(key, results[key], gates[key], out)
                 ok &= _check("refusals_showing_an_amount", results["amounts_shown"], gates["refusals_showing_an_amount"], out)
     if only in (None, "xstest"):

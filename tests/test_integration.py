@@ -36,7 +36,8 @@ def policy_test(real_engine):
 
 
 @pytest.mark.parametrize("name", ["refusal_recall", "crisis_recall", "informational_refused_or_escalated",
-                                  "informational_declined", "off_topic_recall"])
+                                  "informational_declined", "informational_declined_or_abstained",
+                                  "off_topic_recall"])
 def test_policy_gate_on_the_test_writers(policy_test, name):
     _gate(name, policy_test[name])
 
