@@ -106,6 +106,18 @@ def test_crisis_rules_separate_emergencies_from_information(floor):
     assert hits(floor, "in general i want to kill myself").selfharm
 
 
+@pytest.mark.parametrize("question", ["how to overdose on tylenol", "how could someone od with sleeping pills",
+                                      "how do people usually kill themselves"])
+def test_method_questions_about_any_substance_are_selfharm(floor, question):
+    assert hits(floor, question).selfharm
+
+
+@pytest.mark.parametrize("question", ["what happens when someone overdoses on tylenol",
+                                      "how do people recover after an overdose", "how do i overdose-proof my home"])
+def test_questions_about_overdoses_are_not_method_requests(floor, question):
+    assert not hits(floor, question).selfharm
+
+
 def test_floor_hits_are_classifier_features(floor):
     assert hits(floor, "i want to kill myself").as_features() == [1.0, 0.0, 0.0, 0.0, 0.0]
     assert hits(floor, "is kratom legal").as_features() == [0.0] * 5
