@@ -64,6 +64,7 @@ class ModelSettings(_Strict):
     """Settings of the classifier trained at build time (bot/policy/model.py)."""
 
     c: float = Field(gt=0)
+    tol: float = Field(gt=0, lt=1)  # stopping tolerance of the lbfgs solver
     embedding_weight: float = Field(ge=0)
     context_weight: float = Field(ge=0)
     lexical_weight: float = Field(ge=0)

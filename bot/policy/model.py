@@ -186,11 +186,12 @@ class PolicyModel:
                        data["reason_intercept"], meta["data_hash"])
 
 
-def _fit(x: sparse.csr_matrix, y: np.ndarray, classes: Sequence[str], c: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _fit(x: sparse.csr_matrix, y: np.ndarray, classes: Sequence[str], c: float, seed: int,
+         tol: float) -> tuple[np.ndarray, np.ndarray]:
     """Fit a class-balanced multinomial logistic regression; coefficients in `classes` order."""
     from sklearn.linear_model import LogisticRegression  # build time only
 
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000, random_state=seed)
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000, tol=tol, random_state=seed)
     model.fit(x, y)
     coef = np.zeros((len(classes), x.shape[1]))
     intercept = np.full(len(classes), -30.0)  # a class with no training rows is never predicted
@@ -214,8 +215,8 @@ def train(features: sparse.csr_matrix, labels: Sequence[str], reasons: Sequence[
         data_hash: Hash of the training data, stored with the model.
     """
     y = np.asarray(labels)
-    label_coef, label_intercept = _fit(features, y, LABELS, settings.c, settings.seed)
+    label_coef, label_intercept = _fit(features, y, LABELS, settings.c, settings.seed, settings.tol)
     rows = np.array([r in REASONS for r in reasons])
     reason_coef, reason_intercept = _fit(features[rows], np.asarray(reasons)[rows], REASONS, settings.c,
-                                         settings.seed)
+                                         settings.seed, settings.tol)
     return PolicyModel(label_coef, label_intercept, reason_coef, reason_intercept, data_hash)
