@@ -190,8 +190,9 @@ class Engine:
         (of the same overlapping windows the policy reads) that a passage most probably answers.
 
         The encoder reads only the first ~256 word pieces of a text, so a question after a long preamble
-        is never seen in the whole message's vector. A window is chosen over the whole message only when
-        its P(answerable) is higher and it names no place the corpus does not cover. When some windows
+        is never seen in the whole message's vector. A window that names no place left uncovered by its
+        passages is chosen over a reading that does (the whole message's passages, found from the preamble,
+        may miss the place its question names); otherwise the higher P(answerable) wins. When some windows
         hold a question mark, only those are candidates: a story about back pain in the preamble can look
         more answerable than the question itself.
 
@@ -202,7 +203,7 @@ class Engine:
         for window, vector in [w for w in windows if "?" in w[0]] or windows:
             reading = replace(prepared, readable=window, search_text=window, windows=())
             judged = self.answerability(reading, vector)
-            if judged[0] > best[2][0] and not judged[2]:
+            if not judged[2] and (best[2][2] or judged[0] > best[2][0]):
                 best = (reading, vector, judged)
         return best
 
