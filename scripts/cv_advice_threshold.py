@@ -22,7 +22,7 @@ from bot import paths  # noqa: E402
 from bot.answer import Engine  # noqa: E402
 from bot.index import cached_embedder  # noqa: E402
 from bot.policy.bank import load_split  # noqa: E402
-from bot.policy.classify import _ADVICE, Policy, decision_kind, floor_hits, policy_inputs  # noqa: E402
+from bot.policy.classify import Policy, floor_hits, kind_from_probabilities, policy_inputs  # noqa: E402
 from bot.policy.training import train_policy  # noqa: E402
 from bot.query import vectors_of  # noqa: E402
 
@@ -32,12 +32,10 @@ CRISIS, WINDOW, LONG, OFF = 0.30, 0.80, 0.50, 0.50
 
 
 def kind(pr: np.ndarray, hits, language: str, advice: float, thresholds) -> str:
-    """The policy's decision at these thresholds (`decision_kind`, as `Policy.decide` serves it)."""
+    """The policy's decision at these thresholds (`kind_from_probabilities`, as `Policy.decide` serves it)."""
     t = thresholds.model_copy(update={"crisis": CRISIS, "advice": advice, "advice_long": LONG,
                                       "advice_window": WINDOW, "off_topic": OFF})
-    window = float(pr[1:, _ADVICE].max()) if len(pr) > 1 else 0.0
-    decided = decision_kind(pr[0], window, bool(hits.crisis), bool(hits.advice or hits.foreign_advice),
-                            len(pr) > 1, language, t)
+    decided = kind_from_probabilities(pr, hits, language, t)
     return {"refusal": "advice", "retrieve": "informational"}.get(decided, decided)
 
 

@@ -24,7 +24,7 @@ from types import SimpleNamespace  # noqa: E402
 from bot.embed import default_embedder  # noqa: E402
 from bot.index import _embed_with_cache, _load_cache  # noqa: E402
 from bot.policy.bank import load_split  # noqa: E402
-from bot.policy.classify import _ADVICE, decision_kind, floor_hits, policy_inputs  # noqa: E402
+from bot.policy.classify import floor_hits, kind_from_probabilities, policy_inputs  # noqa: E402
 from bot.policy.config import LABELS, default_config  # noqa: E402
 from bot.policy.floor import RuleFloor  # noqa: E402
 from bot.policy.model import Featurizer  # noqa: E402
@@ -70,9 +70,7 @@ def main() -> None:
         print(f"\n== C={settings.c} emb={settings.embedding_weight} lex={settings.lexical_weight}")
         for tc, ta, to in itertools.product((0.15, 0.2, 0.25, 0.3, 0.4), (0.2, 0.25, 0.3, 0.4), (0.5, 0.6)):
             t = s.thresholds.model_copy(update={"crisis": tc, "advice": ta, "off_topic": to})
-            decided = [decision_kind(pr[0], float(pr[1:, _ADVICE].max()) if len(pr) > 1 else 0.0, bool(h.crisis),
-                                     bool(h.advice or h.foreign_advice), len(pr) > 1, p.language, t)
-                       for p, pr, h in zip(prepared, probs, hits)]
+            decided = [kind_from_probabilities(pr, h, p.language, t) for p, pr, h in zip(prepared, probs, hits)]
             kinds = [{"refusal": "advice", "retrieve": "informational"}.get(k, k) for k in decided]
             report(dev, kinds, f"crisis>={tc} advice>={ta} off>={to}")
 

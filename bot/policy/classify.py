@@ -60,6 +60,14 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
     return "retrieve"
 
 
+def kind_from_probabilities(p: np.ndarray, hits: FloorHits, language: str, t: Thresholds) -> str:
+    """`decision_kind` from the probability rows of `policy_inputs` (whole message first, then its
+    windows) and the floor's hits of the whole message."""
+    window_advice = float(p[1:, _ADVICE].max()) if len(p) > 1 else 0.0
+    return decision_kind(p[0], window_advice, bool(hits.crisis), bool(hits.advice or hits.foreign_advice),
+                         len(p) > 1, language, t)
+
+
 def policy_inputs(prepared: PreparedQuestion, vectors: QuestionVectors, floor: RuleFloor,
                   hits: FloorHits | None = None) -> list[PolicyInput]:
     """The classifier's inputs: the whole message first, then each window of a long message.
@@ -109,8 +117,7 @@ class Policy:
         scores = {"p_crisis": round(crisis, 4), "p_advice": round(advice, 4), "p_off_topic": round(off, 4),
                   "p_advice_window": round(window_advice, 4), "windows": len(inputs) - 1,
                   "language": prepared.language}
-        kind = decision_kind(p[0], window_advice, bool(hits.crisis), bool(hits.advice or hits.foreign_advice),
-                             len(inputs) > 1, prepared.language, t)
+        kind = kind_from_probabilities(p, hits, prepared.language, t)
         if kind == "crisis":
             return Decision("crisis", "floor" if hits.crisis else "model", scores)
         if kind == "refusal":
