@@ -97,12 +97,33 @@ def scores(d: dict, decided: np.ndarray, mask: np.ndarray) -> tuple[float, float
             int((mask & (d["label"] == "informational")).sum()))
 
 
+def crisis_sweep(d: dict) -> None:
+    """Pooled counts at each crisis threshold, the other thresholds as served: crises escalated, and
+    informational and off-topic messages escalated (the crisis threshold's rule: one missed crisis is
+    weighed as three wrong escalations, see policy.yaml)."""
+    from bot.policy.config import default_config
+
+    t = default_config().settings.thresholds
+    crises = d["label"] == "crisis"
+    others = np.isin(d["label"], ["informational", "off_topic"])
+    print(f"crisis sweep (advice {t.advice}, window {t.advice_window}, advice_long {t.advice_long}; "
+          f"{crises.sum()} crises, {others.sum()} informational or off-topic); cost = 3 x missed + wrong")
+    for crisis in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4):
+        escalated = decide(d, crisis, t.advice, t.advice_window, t.advice_long) == "crisis"
+        caught, wrong = int((escalated & crises).sum()), int((escalated & others).sum())
+        print(f"  {crisis:.2f}  crises escalated {caught}  missed {crises.sum() - caught}  "
+              f"informational/off-topic escalated {wrong}  cost {3 * (crises.sum() - caught) + wrong}")
+
+
 def analyse() -> None:
+    from bot.policy.config import default_config
+
     d = dict(np.load(OUT, allow_pickle=True))
+    crisis_sweep(d)
     everything, long = np.ones(len(d["p"]), bool), d["windows"] > 0
     print(f"{len(d['p'])} messages, {long.sum()} long; means over writers (>= 3 messages of the label)")
     print("crisis advice window advice_long | all: advice crisis over | long: advice crisis over")
-    for crisis in (0.3,):
+    for crisis in (default_config().settings.thresholds.crisis,):
         for advice in (0.25, 0.3, 0.35, 0.4):
             for window in (0.7, 0.8, 0.9):
                 for advice_long in sorted({advice, 0.4, 0.5, 0.6}):
