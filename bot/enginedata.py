@@ -11,7 +11,8 @@ prepare the training messages and to train the answerability model, and writes i
 * whether each passage may be shown beside a refusal (the dose regexes of `bot.dosecheck`).
 
 Pickled: the index is this machine's own build output, checksummed in its manifest.
-`inputs_hash()` covers the data files these depend on besides the corpus (bot/data/jurisdictions.yaml);
+`inputs_hash()` covers what these depend on besides the corpus (bot/data/jurisdictions.yaml, and the
+source of the modules that decide what the trained models read, `FEATURE_CODE`);
 the manifest records it and `VERSION`, so editing that file, or changing what is derived, makes the
 index stale (a new `VERSION` alone does not retrain the models).
 """
@@ -108,6 +109,22 @@ class EngineData:
         return stored["data"]
 
 
+# The modules that decide what the trained models read (how a message is cleaned, decoded, detected,
+# split and turned into features). A change to any of them retrains the models and makes an index built
+# before it stale: a model trained on one reading of the messages and served with another is wrong in
+# ways no test of either alone shows.
+FEATURE_CODE = ("bot/normalize.py", "bot/spelling.py", "bot/deobfuscate.py", "bot/language.py", "bot/query.py",
+                "bot/answerability.py", "bot/jurisdiction.py", "bot/policy/model.py", "bot/policy/floor.py",
+                "bot/policy/training.py", "bot/policy/bank.py")
+
+
+def feature_code_hash() -> str:
+    """Hash of the source of `FEATURE_CODE`."""
+    root = Path(__file__).resolve().parent.parent
+    return content_hash("\n".join((root / name).read_text(encoding="utf-8") for name in FEATURE_CODE))
+
+
 def inputs_hash() -> str:
-    """Hash of the data files the engine data (and so the answerability model) depends on besides the corpus."""
-    return content_hash(JURISDICTIONS.read_text(encoding="utf-8"))
+    """Hash of what the engine data and the trained models depend on besides the corpus and the policy
+    data: bot/data/jurisdictions.yaml and the feature code (`FEATURE_CODE`)."""
+    return content_hash(JURISDICTIONS.read_text(encoding="utf-8") + "\n" + feature_code_hash())

@@ -465,7 +465,8 @@ def check_manifest(manifest: dict, folder: Path, corpus: Corpus | None, embedder
     if policy_hash is not None and manifest.get("policy_hash") != policy_hash:
         raise _fail(folder, "is older than the policy data (data/policy/train/ or bot/policy/data/)")
     if manifest.get("engine_inputs") != inputs_hash():
-        raise _fail(folder, "is older than bot/data/jurisdictions.yaml")
+        raise _fail(folder, "is older than bot/data/jurisdictions.yaml or the code that reads messages "
+                            "(bot/enginedata.py FEATURE_CODE)")
     if manifest.get("engine_data_version") != ENGINE_DATA_VERSION:
         raise _fail(folder, "holds engine data of another version of kratom-qa (bot/enginedata.py)")
 

@@ -26,10 +26,21 @@ LANGUAGES = {
 }
 _NON_LATIN_RE = re.compile(r"[^\W\d_a-zA-Z\u00c0-\u024f]")
 _WORD_RE = re.compile(r"[^\W\d_]+")
+# Common English words that are not also common words of the policy's other languages ("no" and "me"
+# are Spanish and Portuguese words too, so they are left out), with the apostrophe-less and texting forms
+# people type ("whats", "dont", "ur").
 _ENGLISH_WORDS = frozenset("""
 a an the and or but if of to in on at for with from by is are was were be been am do does did have has had
-i you he she it we they me my your his her our their this that these those what which who how why when
-where can could should would will not no yes so just about much many more some any all
+i you he she it we they my your his her our their this that these those what which who how why when
+where can could should would will not yes so just about much many more some any all
+whats thats im dont doesnt didnt isnt cant wont ur u pls plz thx thanks idk ngl tbh hey bye yeah
+""".split())
+# Words that say nothing about the language: the topic's names, typed the same in every language the
+# detector knows, and chat tokens. They are left out of the English share, so a short English question
+# made mostly of names ("whats mitragynine pseudoindoxyl") is not sent to the detector as if it were prose.
+_NEUTRAL_WORDS = frozenset("""
+kratom kratoms mitragynine pseudoindoxyl hydroxymitragynine oh mit45 kava naloxone narcan suboxone fentanyl
+ok okay lol vs
 """.split())
 _lock = threading.Lock()
 _detector = None
@@ -73,9 +84,10 @@ def detect(text: str) -> str:
     if not letters:
         return "en"
     non_latin = sum(bool(_NON_LATIN_RE.match(ch)) for ch in letters) / len(letters)
-    words = [w.lower() for w in _WORD_RE.findall(text)]
+    every_word = [w.lower() for w in _WORD_RE.findall(text)]
+    words = [w for w in every_word if w not in _NEUTRAL_WORDS]
     english_share = sum(w in _ENGLISH_WORDS for w in words) / max(len(words), 1)
-    if non_latin < 0.3 and (len(words) < 3 or english_share >= 0.3):
+    if non_latin < 0.3 and (len(every_word) < 3 or english_share >= 0.3):
         return "en"
     values = _get_detector().compute_language_confidence_values(text)
     if not values:

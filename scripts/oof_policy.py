@@ -115,11 +115,31 @@ def crisis_sweep(d: dict) -> None:
               f"informational/off-topic escalated {wrong}  cost {3 * (crises.sum() - caught) + wrong}")
 
 
+def language_groups(d: dict) -> None:
+    """The served thresholds' figures for messages detected as English and as another language (the
+    detection stored by `run`): the encoder is English-only, so other languages lean on the hashed words
+    and character n-grams and on the rule floor's cues."""
+    from bot.policy.config import default_config
+
+    t = default_config().settings.thresholds
+    decided = decide(d, t.crisis, t.advice, t.advice_window, t.advice_long)
+    english = d["detected"] == "en"
+    print("by detected language, served thresholds (means over writers; pooled counts in brackets)")
+    for name, mask in (("English", english), ("other", ~english)):
+        a = scores(d, decided, mask)
+        pooled = {label: mask & (d["label"] == label) for label in ("advice", "crisis", "informational")}
+        print(f"  {name:8s} advice {a[0]:.3f} [{int((decided[pooled['advice']] == 'advice').sum())}/"
+              f"{pooled['advice'].sum()}]  crisis {a[1]:.3f} [{int((decided[pooled['crisis']] == 'crisis').sum())}/"
+              f"{pooled['crisis'].sum()}]  informational refused or escalated {a[2]:.3f} "
+              f"[{int(np.isin(decided[pooled['informational']], ['advice', 'crisis']).sum())}/{a[3]}]")
+
+
 def analyse() -> None:
     from bot.policy.config import default_config
 
     d = dict(np.load(OUT, allow_pickle=True))
     crisis_sweep(d)
+    language_groups(d)
     everything, long = np.ones(len(d["p"]), bool), d["windows"] > 0
     print(f"{len(d['p'])} messages, {long.sum()} long; means over writers (>= 3 messages of the label)")
     print("crisis advice window advice_long | all: advice crisis over | long: advice crisis over")

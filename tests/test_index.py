@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from pathlib import Path
+
 import pytest
 
 from bot.corpus import load_corpus
@@ -89,6 +91,18 @@ def test_other_model_or_policy_data_is_stale(tiny_corpus_dir, tmp_path, fake_emb
         load_index(tmp_path / "index", corpus, fake_embedder, policy_hash="changed")
     load_index(tmp_path / "index", corpus, fake_embedder, policy_hash="custom")
     load_index(tmp_path / "index", corpus, fake_embedder, policy_hash=None)  # not checked
+
+
+def test_a_change_to_the_code_that_reads_messages_makes_the_index_stale(tiny_corpus_dir, tmp_path, fake_embedder,
+                                                                         monkeypatch):
+    import bot.enginedata as enginedata
+
+    corpus, _ = _build(tiny_corpus_dir, tmp_path / "index", fake_embedder)
+    assert all((Path(enginedata.__file__).parent.parent / name).is_file() for name in enginedata.FEATURE_CODE)
+    original = enginedata.feature_code_hash()
+    monkeypatch.setattr(enginedata, "feature_code_hash", lambda: original + "-edited")
+    with pytest.raises(StaleIndexError, match="code that reads messages"):
+        load_index(tmp_path / "index", corpus, fake_embedder)
 
 
 def test_missing_or_truncated_files_are_detected(tiny_corpus_dir, tmp_path, fake_embedder):

@@ -164,6 +164,16 @@ def test_language_detection():
     assert detect("กระท่อมคืออะไร") == "th"
 
 
+def test_language_detection_reads_names_and_texting_as_english():
+    # A short English question made mostly of the topic's names, or typed without apostrophes, is English...
+    assert detect("whats kratom kava") == "en"
+    assert detect("whats kratom salmonella") == "en"
+    # ...while the names do not make a short message in another language English...
+    assert detect("Ist Kratom gefährlich?") == "de"
+    # ...and "no" and "me", words of Spanish and Portuguese too, do not make Spanish read as English.
+    assert detect("ya no me importa nada, no quiero seguir") == "es"
+
+
 # --- question preparation ------------------------------------------------------------------------
 
 def _preparer(context_turns: int = 2) -> QuestionPreparer:
