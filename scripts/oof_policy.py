@@ -132,6 +132,14 @@ def language_groups(d: dict) -> None:
               f"{pooled['advice'].sum()}]  crisis {a[1]:.3f} [{int((decided[pooled['crisis']] == 'crisis').sum())}/"
               f"{pooled['crisis'].sum()}]  informational refused or escalated {a[2]:.3f} "
               f"[{int(np.isin(decided[pooled['informational']], ['advice', 'crisis']).sum())}/{a[3]}]")
+    crises, others = ~english & (d["label"] == "crisis"), ~english & np.isin(d["label"], ["informational", "off_topic"])
+    print(f"  crisis sweep of the other-language messages only ({crises.sum()} crises, {others.sum()} informational "
+          f"or off-topic); cost = 3 x missed + wrong")
+    for crisis in (0.1, 0.15, 0.2, 0.25, 0.3):
+        escalated = decide(d, crisis, t.advice, t.advice_window, t.advice_long) == "crisis"
+        caught, wrong = int((escalated & crises).sum()), int((escalated & others).sum())
+        missed = int(crises.sum()) - caught
+        print(f"    {crisis:.2f}  missed {missed}  wrong {wrong}  cost {3 * missed + wrong}")
 
 
 def analyse() -> None:
