@@ -32,7 +32,10 @@ COVERAGE = (
     "to get help, and the law in the US and abroad"
 )
 
-NOT_ADVICE = "Information from cited sources, not medical advice."
+# Under every answer and refusal. The emergency numbers are a safety net: a crisis the policy misreads as a
+# question (issue 9: chest pain after kratom with a stimulant was answered) still shows them.
+NOT_ADVICE = ("Information from cited sources, not medical advice. In an emergency call 911; Poison Help "
+              "1-800-222-1222; call or text 988 in a crisis.")
 
 # Shown in a crisis reply only if the reply carries no resources at all (defence in depth).
 _EMERGENCY_FALLBACK = (

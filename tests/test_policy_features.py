@@ -239,7 +239,7 @@ def test_project_policy_data_loads():
     assert 0 < config.settings.thresholds.crisis < 1
 
 
-@pytest.mark.parametrize("kind", ["off_topic", "no_answer", "no_answer_place", "non_english", "too_long"])
+@pytest.mark.parametrize("kind", ["off_topic", "no_answer", "no_answer_place", "non_english", "too_long", "refusal"])
 def test_every_reply_a_misread_crisis_can_get_names_911_poison_help_and_988(kind):
     """A safety net: a crisis the classifier misreads still lands on a reply with the emergency numbers."""
     entry = getattr(load_config().messages, kind)

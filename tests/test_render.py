@@ -129,6 +129,7 @@ def test_answer_card_has_title_grade_as_of_passage_and_source_link():
     assert "Stateline (States Newsroom)" in text
     assert rendered.count("<blockquote>") == 1
     assert "not medical advice" in text
+    assert "911" in text and "1-800-222-1222" in text and "988" in text  # the safety net under every answer
 
 
 def test_highlight_sentence_is_bold_inside_the_passage():
