@@ -100,6 +100,10 @@ def _render_text(reply: dict) -> str:
             lines.append(f"   — {source['publisher']}, \"{source['title']}\" ({published}) {source['url']}")
     for resource in reply["resources"]:
         lines.append(f"* {resource['name']}: {resource['phone'] or ''} {resource['url'] or ''}".rstrip())
+    if reply["kind"] in ("answer", "refusal"):
+        from bot.render import NOT_ADVICE  # the web chat's footer, with its emergency numbers
+
+        lines.append(f"\n{NOT_ADVICE}")
     return "\n".join(lines)
 
 

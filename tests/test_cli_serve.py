@@ -31,6 +31,15 @@ def test_jsonl_lines_carry_question_and_history(line, expected):
     assert cli._jsonl_question(line) == expected
 
 
+def test_text_replies_end_with_the_footer_and_its_emergency_numbers():
+    from bot.cli import _render_text
+    from bot.contract import make_reply
+
+    answer = _render_text(make_reply("q", "answer", "", []))
+    assert "not medical advice" in answer and "911" in answer and "988" in answer
+    assert "not medical advice" not in _render_text(make_reply("q", "off_topic", "outside what I cover"))
+
+
 def test_serve_takes_host_and_port():
     args = cli.build_parser().parse_args(["serve", "--host", "0.0.0.0", "--port", "8123"])
     assert (args.host, args.port, args.func) == ("0.0.0.0", 8123, cli.cmd_serve)
