@@ -8,6 +8,7 @@ model that never saw its writer. Test writers are never used.
 
     .venv/bin/python scripts/oof_policy.py run       # ~20 min on two cores; writes var/oof_policy.npz
     .venv/bin/python scripts/oof_policy.py analyse   # threshold tables from that file
+    .venv/bin/python scripts/oof_policy.py compare EARLIER.npz   # an earlier run beside this one, same writers
 
 Only numbers, labels and writer names are stored (no message text).
 """
@@ -162,5 +163,31 @@ def analyse() -> None:
                           f"{a[0]:.3f} {a[1]:.3f} {a[2]:.3f} | {b[0]:.3f} {b[1]:.3f} {b[2]:.3f}")
 
 
+def compare(earlier: str) -> None:
+    """The served thresholds' figures of an earlier run (a copy of var/oof_policy.npz) beside this one's, on
+    the writers both hold, by labelled language: what new training writers did for the writers already
+    there. The new writers' own out-of-fold figures are printed apart."""
+    from bot.policy.config import default_config
+
+    t = default_config().settings.thresholds
+    runs = {"earlier": dict(np.load(earlier, allow_pickle=True)), "now": dict(np.load(OUT, allow_pickle=True))}
+    common = set(runs["earlier"]["writer"]) & set(runs["now"]["writer"])
+    for name, d in runs.items():
+        decided = decide(d, t.crisis, t.advice, t.advice_window, t.advice_long)
+        shared = np.isin(d["writer"], sorted(common))
+        groups = {"all": shared, "English": shared & (d["lang"] == "en"), "other": shared & (d["lang"] != "en"),
+                  "new writers": ~shared}
+        for group, mask in groups.items():
+            if not (mask & (d["label"] == "informational")).any():
+                continue
+            a = scores(d, decided, mask)
+            print(f"{name:8s} {group:12s} advice {a[0]:.3f}  crisis {a[1]:.3f}  informational refused or "
+                  f"escalated {a[2]:.3f}  (means over writers; {mask.sum()} messages)")
+
+
 if __name__ == "__main__":
-    {"run": run, "analyse": analyse}[sys.argv[1] if len(sys.argv) > 1 else "analyse"]()
+    command = sys.argv[1] if len(sys.argv) > 1 else "analyse"
+    if command == "compare":
+        compare(sys.argv[2])
+    else:
+        {"run": run, "analyse": analyse}[command]()
