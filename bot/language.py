@@ -37,7 +37,7 @@ whats thats im dont doesnt didnt isnt cant wont ur u pls plz thx thanks idk ngl 
 """.split())
 # Words that say nothing about the language: the topic's names, typed the same in every language the
 # detector knows, and chat tokens. They are left out of the English share, so a short English question
-# made mostly of names ("whats mitragynine pseudoindoxyl") is not sent to the detector as if it were prose.
+# made mostly of names ("whats kratom kava") is not sent to the detector as if it were prose.
 _NEUTRAL_WORDS = frozenset("""
 kratom kratoms mitragynine pseudoindoxyl hydroxymitragynine oh mit45 kava naloxone narcan suboxone fentanyl
 ok okay lol vs
