@@ -14,6 +14,7 @@ import sys
 import time
 
 from bot import paths
+from bot.render import NOT_ADVICE
 
 
 def _load_valid_corpus():
@@ -101,9 +102,7 @@ def _render_text(reply: dict) -> str:
     for resource in reply["resources"]:
         lines.append(f"* {resource['name']}: {resource['phone'] or ''} {resource['url'] or ''}".rstrip())
     if reply["kind"] in ("answer", "refusal"):
-        from bot.render import NOT_ADVICE  # the web chat's footer, with its emergency numbers
-
-        lines.append(f"\n{NOT_ADVICE}")
+        lines.append(f"\n{NOT_ADVICE}")  # the web chat's footer, with its emergency numbers
     return "\n".join(lines)
 
 
