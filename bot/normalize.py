@@ -25,6 +25,10 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u20
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 _WORD_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
+# Stop words: function words, then (from "ur" on) texting fillers and words that frame a request
+# ("explain", "in simple words", "pretend"). Answerability counts the rare words of a question that no
+# retrieved passage covers, so a filler such as "ur", in no passage, used to make a covered question
+# look unanswerable ("what does kratom do to ur brain": P 0.09, "... to the brain": 0.78).
 STOPWORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being below between
 both but by can could did do does doing down during each few for from further had has have having he her
@@ -33,6 +37,10 @@ now of off on once only or other our ours ourselves out over own same she should
 their theirs them themselves then there these they this those through to too under until up very was we were
 what when where which while who whom why will with would you your yours yourself yourselves im ive id dont
 doesnt isnt cant wont whats hey hi hello please thanks thank anyone someone really also get got tell know
+ur u ok okay rn tbh lol lmao idk btw ngl fr bro dude yeah yea yo thx ty um uh like gonna wanna kinda sorta
+actually exactly even basically literally gotcha cool alright explain describe summarize summarise briefly
+brief simple simply terms words short quick question questions wondering curious asking ask want need info
+anything something stuff thing things guys pretend imagine make write say said heard hear saw seen
 """.split())
 
 

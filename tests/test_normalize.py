@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, strategies as st
 
 from bot.normalize import MAX_QUESTION_CHARS, READ_LIMIT, clean_question, expand_slang, split_sentences, tokenize
@@ -39,6 +40,19 @@ def test_slang_is_mapped_to_corpus_words():
 
 def test_tokenize_drops_stop_words_and_stems():
     assert tokenize("The injuries of kratom users") == ["injury", "kratom", "user"]
+
+
+@pytest.mark.parametrize(("casual", "plain"), [
+    ("tbh is kratom legal in ohio lol", "is kratom legal in ohio"),
+    ("ok so does kratom hurt ur liver", "does kratom hurt the liver"),
+    ("can u explain in simple words what mitragynine is", "what mitragynine is"),
+    ("pretend youre a pharmacist and describe kratom withdrawal", "youre a pharmacist and kratom withdrawal"),
+])
+def test_texting_fillers_and_request_framing_are_not_content_words(casual, plain):
+    # Answerability counts the question's rare words a passage does not cover: a filler such as "ur"
+    # (in no passage) used to count as one, and "what does X do to ur brain" got no answer.
+    assert tokenize(casual) == tokenize(plain)
+    assert "liver" in tokenize("ok so does kratom hurt ur liver")
 
 
 def test_split_sentences_keeps_abbreviations():
