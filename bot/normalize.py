@@ -28,7 +28,7 @@ _WORD_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # Stop words: function words, then (from "ur" on) texting fillers and words that frame a request
 # ("explain", "in simple words", "pretend"). Answerability counts the rare words of a question that no
 # retrieved passage covers, so a filler such as "ur", in no passage, used to make a covered question
-# look unanswerable ("what does kratom do to ur brain": P 0.09, "... to the brain": 0.78).
+# look unanswerable ("how does kratom act on ur brain": P 0.23, "... on the brain": 0.86, before this list).
 STOPWORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being below between
 both but by can could did do does doing down during each few for from further had has have having he her

@@ -50,7 +50,7 @@ def test_tokenize_drops_stop_words_and_stems():
 ])
 def test_texting_fillers_and_request_framing_are_not_content_words(casual, plain):
     # Answerability counts the question's rare words a passage does not cover: a filler such as "ur"
-    # (in no passage) used to count as one, and "what does X do to ur brain" got no answer.
+    # (in no passage) used to count as one, and "how does kratom act on ur brain" got no answer.
     assert tokenize(casual) == tokenize(plain)
     assert "liver" in tokenize("ok so does kratom hurt ur liver")
 
