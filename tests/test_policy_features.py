@@ -145,6 +145,23 @@ def test_each_language_has_working_crisis_cues(floor, code):
     assert hits(floor, message).crisis, (code, detect(readable_text(message)))
 
 
+IDIOMS_NOT_CRISES = ["trời nóng muốn chết, bật quạt giùm", "ngakak sampai mau mati nonton film itu",
+                     "ce devoir va me tuer", "esse trânsito vai me matar", "me quiero morir de la risa con ese video",
+                     "quero morrer de vergonha", "想死你了，周末见"]
+SAME_VERBS_CRISES = ["tôi muốn chết", "em chỉ muốn chết thôi", "aku mau mati aja", "je vais me tuer ce soir",
+                     "vou me matar hoje", "me quiero morir, ya no aguanto", "我想死了"]
+
+
+@pytest.mark.parametrize("message", IDIOMS_NOT_CRISES)
+def test_foreign_crisis_cues_skip_everyday_intensifiers(floor, message):
+    assert not floor.hits(readable_text(message)).foreign_crisis, message
+
+
+@pytest.mark.parametrize("message", SAME_VERBS_CRISES)
+def test_foreign_crisis_cues_still_catch_the_same_verbs_said_of_oneself(floor, message):
+    assert floor.hits(readable_text(message)).foreign_crisis, message
+
+
 def test_foreign_cues_count_whatever_the_detected_language(floor):
     spanish = "¿Cuántos gramos de kratom debo tomar para el dolor?"
     assert detect(readable_text(spanish)) == "es"
