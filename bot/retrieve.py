@@ -1,7 +1,7 @@
 """Hybrid retrieval: dense (FAISS) and lexical (BM25) rankings fused by reciprocal rank fusion.
 
 A passage's dense score is the best of its own cosine and the cosines of the questions it answers
-(corpus/questions/); BM25 indexes its title, text and questions. The question is encoded once by
+(corpus/questions/) less `QUESTION_DISCOUNT`; BM25 indexes its title, text and questions. The question is encoded once by
 the caller; the same vector serves the dense search, the highlights and the policy.
 """
 
@@ -22,6 +22,16 @@ RRF_K = 10  # small k: top ranks dominate (swept on eval/retrieval_eval.yaml, se
 LEXICAL_WEIGHT = 0.7
 DEPTH = 50
 PLACE_DEPTH = 10  # a question naming a place reorders this many fused passages (chosen on the tune part)
+# A BM25 ranking whose best score is below this carries no information: only words found in nearly every
+# passage matched ("what is kratom" -> "kratom", idf ~0.04), so its order is document-length noise, and
+# fused by rank it put state-law passages first. On the tune part best scores are either < 0.1 or > 0.75
+# (SYSTEM_CARD.md, Retrieval); 0.5 sits in that gap.
+MIN_LEXICAL_SCORE = 0.5
+# A per-passage question must beat the passage's own cosine by this much to set its dense score: short
+# questions ("what did WHO say about kratom") sit close to every short, general question, and without
+# it they outranked the passage that answers it ("what is kratom" -> a passage on how many studies
+# exist). Swept on the tune part (SYSTEM_CARD.md, Retrieval).
+QUESTION_DISCOUNT = 0.06
 
 faiss.omp_set_num_threads(1)  # a small search is faster on one thread on these machines
 
@@ -59,8 +69,11 @@ class Retriever:
     """Ranks passages of one `SearchIndex` for a question."""
 
     def __init__(self, index: SearchIndex, rrf_k: int = RRF_K, depth: int = DEPTH,
-                 dense_weight: float = 1.0, lexical_weight: float = LEXICAL_WEIGHT) -> None:
+                 dense_weight: float = 1.0, lexical_weight: float = LEXICAL_WEIGHT,
+                 min_lexical_score: float = MIN_LEXICAL_SCORE, question_discount: float = QUESTION_DISCOUNT) -> None:
         self.index = index
+        self.min_lexical_score = min_lexical_score
+        self.question_discount = question_discount
         self.rrf_k = rrf_k
         self.depth = depth
         self.dense_weight = dense_weight
@@ -87,18 +100,22 @@ class Retriever:
         return rows, best
 
     def bm25_scores(self, query_text: str) -> tuple[list[str], np.ndarray | None]:
-        """The text's tokens and every passage's BM25 score (None when no tokens; read-only)."""
+        """The text's tokens and every passage's BM25 score (read-only); ([], None) when the text has no
+        tokens or no passage scores `min_lexical_score` (an uninformative ranking: no lexical ranks)."""
         last = self._last
         if last.text != query_text:
             tokens = tokenize(query_text)
             scores = self.index.bm25.get_scores(tokens) if tokens else None
+            if scores is not None and (not scores.size or scores.max() < self.min_lexical_score):
+                tokens, scores = [], None
             if scores is not None:
                 _read_only(scores)
             last.lexical, last.text = (tokens, scores), query_text
         return last.lexical
 
     def dense_ranking(self, query_vector: np.ndarray, depth: int | None = None) -> list[tuple[int, float]]:
-        """Return (row, score) pairs, best first: score = max(passage cosine, best question cosine)."""
+        """Return (row, score) pairs, best first: score = max(passage cosine, best question cosine -
+        `question_discount`)."""
         depth = min(depth or self.depth, self.index.dense.ntotal)
         scores, rows = self.index.dense.search(query_vector.reshape(1, -1).astype(np.float32), depth)
         best = {int(r): float(s) for r, s in zip(rows[0], scores[0]) if r >= 0}
@@ -107,7 +124,8 @@ class Retriever:
             top = np.argsort(-q_scores, kind="stable")[:depth]
             for row, score in zip(q_rows[top], q_scores[top]):
                 row = int(row)
-                best[row] = max(best.get(row, float(self.index.passage_vector(row) @ query_vector)), float(score))
+                best[row] = max(best.get(row, float(self.index.passage_vector(row) @ query_vector)),
+                                float(score) - self.question_discount)
         return sorted(best.items(), key=lambda item: (-item[1], item[0]))[:depth]
 
     def lexical_ranking(self, query_text: str, depth: int | None = None) -> list[tuple[int, float]]:
@@ -197,7 +215,7 @@ class Retriever:
             if q_rows.size:
                 inside = member[q_rows]
                 at = np.searchsorted(allowed, q_rows[inside])
-                for i, score in zip(at, q_scores[inside]):
+                for i, score in zip(at, q_scores[inside] - np.float32(self.question_discount)):
                     if not has_score[i] or score > cosine[i]:
                         cosine[i] = score
                         has_score[i] = True

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from bot.corpus import load_corpus
-from bot.index import build_index, load_index
-from bot.retrieve import Hit, Retriever, best_sentence, place_aware_search, prefer_places, reciprocal_rank_fusion
+from bot.index import build_index, lexical_document, load_index
+from bot.normalize import tokenize
+from bot.retrieve import (QUESTION_DISCOUNT, Hit, Retriever, best_sentence, place_aware_search, prefer_places,
+                          reciprocal_rank_fusion)
 from support import FakeEmbedder, TINY_QUESTIONS, write_corpus
 from training_items import TRAIN_ITEMS, small_policy
 
@@ -51,7 +53,7 @@ def test_highlight_is_the_closest_sentence_of_the_passage(tiny_index, fake_embed
     assert score > 0.5
 
 
-def test_a_passage_scores_as_high_as_the_best_of_its_questions(tiny_index, fake_embedder):
+def test_a_passage_scores_as_high_as_the_best_of_its_questions_less_the_discount(tiny_index, fake_embedder):
     retriever = Retriever(tiny_index)
     row = tiny_index.passage_ids.index("kratom-not-fda-approved")
     question = "can doctors prescribe kratom"
@@ -59,11 +61,26 @@ def test_a_passage_scores_as_high_as_the_best_of_its_questions(tiny_index, fake_
     vector = fake_embedder.encode([question])[0]
     own = float(tiny_index.passage_vector(row) @ vector)
     ranking = dict(retriever.dense_ranking(vector))
-    assert own < 0.9 and ranking[row] == pytest.approx(1.0, abs=1e-5)  # the question itself, not the passage
+    # the question itself (less the discount), not the passage
+    assert own < 0.9 and ranking[row] == pytest.approx(1.0 - QUESTION_DISCOUNT, abs=1e-5)
+    assert dict(Retriever(tiny_index, question_discount=0.0).dense_ranking(vector))[row] == pytest.approx(1.0, abs=1e-5)
     rows, best = retriever.question_scores(vector)
     assert sorted(rows.tolist()) == list(range(len(tiny_index.passage_ids)))
     assert best[rows.tolist().index(row)] == pytest.approx(1.0, abs=1e-5)
     assert retriever.search(vector, question, k=1)[0].passage_id == "kratom-not-fda-approved"
+
+
+def test_a_lexical_ranking_of_corpus_wide_words_only_is_dropped(tiny_index, fake_embedder):
+    """Words in every passage give every passage a near-zero BM25 score: their order is noise, so the
+    lexical ranking is empty and the hybrid ranking is the dense one."""
+    retriever = Retriever(tiny_index)
+    everywhere = set.intersection(*(set(tokenize(lexical_document(p))) for p in tiny_index.data.corpus.passages))
+    word = sorted(everywhere)[0]
+    assert 0 < Retriever(tiny_index, min_lexical_score=0.0).bm25_scores(word)[1].max() < 0.5
+    assert retriever.bm25_scores(word) == ([], None) and retriever.lexical_ranking(word) == []
+    vector = fake_embedder.encode([word])[0]
+    assert [h.row for h in retriever.search(vector, word, k=3)] == [r for r, _ in retriever.dense_ranking(vector, 3)]
+    assert retriever.lexical_ranking("did the DEA withdraw its notice")  # a rare word keeps the ranking
 
 
 def test_reciprocal_rank_fusion_weights_ranks_and_skips_unranked():

@@ -32,15 +32,20 @@ DATA = BOT / "policy" / "data"
 
 def source_hash() -> str:
     """Hash of every file the trained models depend on: training writers, policy settings, rules,
-    slang, expansions, the answerability training set, the feature version and the version of the
-    derived engine data (the spelling fixer and places prepare every training question). The index is
+    slang, expansions, the answerability training set, the feature version, the version of the
+    derived engine data (the spelling fixer and places prepare every training question) and the
+    retrieval settings (the answerability features are read from the retrieved passages). The index is
     stale when it changes."""
+    from bot import retrieve
     from bot.enginedata import VERSION as ENGINE_DATA_VERSION
 
     files = sorted(split_dir("train").glob("*.jsonl")) + sorted((BOT.parent / "data" / "answerability").glob("*.jsonl"))
     files += [DATA / "policy.yaml", DATA / "rules.yaml", BOT / "data" / "slang.yaml", BOT / "data" / "expansions.yaml"]
     texts = (f"{f.name}\x1f{f.read_text(encoding='utf-8')}" for f in files)
-    return content_hash(MODEL_VERSION, ENGINE_DATA_VERSION, *texts)
+    settings = (retrieve.RRF_K, retrieve.LEXICAL_WEIGHT, retrieve.DEPTH, retrieve.PLACE_DEPTH,
+                retrieve.MIN_LEXICAL_SCORE, retrieve.QUESTION_DISCOUNT)
+    retrieval = " ".join(str(value) for value in settings)
+    return content_hash(MODEL_VERSION, ENGINE_DATA_VERSION, retrieval, *texts)
 
 
 def with_typo_copies(items: Sequence[BankItem], copies: int, seed: int) -> list[BankItem]:
