@@ -1,8 +1,8 @@
 """Building data and measuring data never mix (issue 9 item 8, issue 10 item 6).
 
-No evaluation text (policy dev/test writers, retrieval tune/test, XSTest) may stand in the data the
-bot is built from (policy training writers, per-passage questions, answerability training set, rule,
-slang and expansion literals): equal after normalising, or word-set Jaccard >= 0.8. A writer belongs
+No evaluation text (policy dev/test writers, retrieval tune/test, the fresh retrieval check, XSTest) may
+stand in the data the bot is built from (policy training writers, per-passage questions, answerability
+training set, rule, slang and expansion literals): equal after normalising, or word-set Jaccard >= 0.8. A writer belongs
 to one split only.
 """
 
@@ -18,6 +18,12 @@ def test_no_evaluation_text_in_building_data():
     leaks = find_leaks(evaluation_texts(), building_texts())
     shown = "\n".join(f"{l.eval_source} ~ {l.build_source} ({l.jaccard}): {l.eval_text[:80]!r}" for l in leaks[:20])
     assert not leaks, f"{len(leaks)} evaluation texts stand in building data (run scripts/decontaminate.py):\n{shown}"
+
+
+def test_every_evaluation_set_is_guarded():
+    sources = {source.split(":")[0].rsplit("/", 1)[0] for _, source in evaluation_texts()}
+    assert {"eval/policy/dev", "eval/policy/test", "eval/retrieval/tune", "eval/retrieval/test",
+            "eval/answers/fresh", "xstest"} <= sources, sources
 
 
 def test_the_guard_catches_copies_and_near_copies():
