@@ -1,8 +1,9 @@
 """Hybrid retrieval: dense (FAISS) and lexical (BM25) rankings fused by reciprocal rank fusion.
 
 A passage's dense score is the best of its own cosine and the cosines of the questions it answers
-(corpus/questions/) less `QUESTION_DISCOUNT`; BM25 indexes its title, text and questions. The question is encoded once by
-the caller; the same vector serves the dense search, the highlights and the policy.
+(corpus/questions/) less `QUESTION_DISCOUNT`; BM25 indexes its title, text and questions, and a BM25
+ranking below `MIN_LEXICAL_SCORE` is dropped. The question is encoded once by the caller; the same
+vector serves the dense search, the highlights and the policy.
 """
 
 from __future__ import annotations

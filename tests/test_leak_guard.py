@@ -2,8 +2,8 @@
 
 No evaluation text (policy dev/test writers, retrieval tune/test, the fresh retrieval check, XSTest) may
 stand in the data the bot is built from (policy training writers, per-passage questions, answerability
-training set, rule, slang and expansion literals): equal after normalising, or word-set Jaccard >= 0.8. A writer belongs
-to one split only.
+training set, rule, slang and expansion literals): equal after normalising, or word-set Jaccard >= 0.8.
+A writer belongs to one split only.
 """
 
 from __future__ import annotations
