@@ -25,16 +25,15 @@ def main() -> None:
     from bot.answer import Engine
     from bot.answerability import asked_places
     from bot.evaluate import rank_metrics
-    from bot.retrieve import place_aware_search
+    from bot.retrieve import Retriever, place_aware_search
 
     engine = Engine.load(auto_build=False)
     items = [json.loads(line) for path in sorted(FRESH.glob("*.jsonl"))
              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     prepared = [engine.prepare(item["q"]) for item in items]
     vectors = [engine.encode(query).search for query in prepared]
-    retriever = engine.retriever
     for discount, floor in SETTINGS:
-        checked = type(retriever)(retriever.index, question_discount=discount, min_lexical_score=floor)
+        checked = Retriever(engine.index, question_discount=discount, min_lexical_score=floor)
         ranked = [[h.passage_id for h in place_aware_search(checked, engine.passage_places,
                                                             asked_places(engine.jurisdictions, query), vector,
                                                             query.search_text, 10)]
