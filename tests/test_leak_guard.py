@@ -1,6 +1,7 @@
 """Building data and measuring data never mix (issue 9 item 8, issue 10 item 6).
 
-No evaluation text (policy dev/test writers, retrieval tune/test, the fresh retrieval check, XSTest) may
+No evaluation text (policy dev/test writers, retrieval tune/test, the fresh retrieval check, the casual
+abstention tune set, XSTest) may
 stand in the data the bot is built from (policy training writers, per-passage questions, answerability
 training set, rule, slang and expansion literals): equal after normalising, or word-set Jaccard >= 0.8.
 A writer belongs to one split only.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+from bot import paths
 from bot.leakguard import Leak, building_texts, evaluation_texts, find_leaks, normalise
 from bot.policy.bank import SPLITS, split_dir
 
@@ -23,7 +25,14 @@ def test_no_evaluation_text_in_building_data():
 def test_every_evaluation_set_is_guarded():
     sources = {source.split(":")[0].rsplit("/", 1)[0] for _, source in evaluation_texts()}
     assert {"eval/policy/dev", "eval/policy/test", "eval/retrieval/tune", "eval/retrieval/test",
-            "eval/answers/fresh", "xstest"} <= sources, sources
+            "eval/answers/fresh", "eval/answers/casual_tune", "xstest"} <= sources, sources
+    # Any folder of eval/ whose lines hold question text ("q" or "text") is guarded, so a new set cannot be missed.
+    with_text = set()
+    for path in paths.eval_dir().rglob("*.jsonl"):
+        first = next((line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()), "")
+        if first and {"q", "text"} & set(json.loads(first)):
+            with_text.add(str(path.parent.relative_to(paths.PROJECT_ROOT)))
+    assert with_text and with_text <= sources, with_text - sources
 
 
 def test_the_guard_catches_copies_and_near_copies():
