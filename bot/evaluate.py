@@ -122,7 +122,8 @@ def evaluate_retrieval(engine: answer.Engine, items: list[dict]) -> dict:
                                             [abstains[i["q"]] for i in unanswerable])
     probability = {i["q"]: engine.answerability(*prepared[i["q"]]) for i in items}
     curve = {}
-    for threshold in (0.02, 0.05, 0.08, 0.1, 0.12, 0.14, 0.15, 0.16, 0.18, 0.2, 0.21, 0.22, 0.23, 0.24, 0.25, 0.3, 0.5):
+    for threshold in (0.02, 0.05, 0.08, 0.1, 0.12, 0.14, 0.15, 0.16, 0.18, 0.2, 0.21, 0.22, 0.23, 0.24, 0.25, 0.26, 0.28,
+                      0.3, 0.32, 0.34, 0.36, 0.38, 0.4, 0.5):
         def abstained(item, t=threshold):
             p, hits, place = probability[item["q"]]
             return bool(place) or not hits or p < t

@@ -5,10 +5,12 @@ engine of `23a88a0` gave each its P(answerable) and the passages it would cite a
 helpers who read only the passages labelled whether the first (and any) of those passages answers
 (brief docs/briefs/answer_labeller.md). This prints, for each threshold, how many questions would be answered
 and whether their first passage answers (yes / partly / no), and how many of the rest have an answering
-passage somewhere. It reads the stored numbers only (no engine): after a change of retrieval or
-answerability the file describes the older engine.
+passage somewhere. By default it reads the stored numbers only (no engine). With `--engine` it recomputes
+P(answerable) with the served engine and checks that its first passage is still the labelled one (a change of
+the answerability model keeps the ranking; a change of retrieval makes the labels stale, and the script says so).
 
-    .venv/bin/python scripts/casual_threshold_check.py
+    .venv/bin/python scripts/casual_threshold_check.py            # the engine of 23a88a0, as stored
+    .venv/bin/python scripts/casual_threshold_check.py --engine   # P(answerable) of the served engine
 """
 
 from __future__ import annotations
@@ -27,10 +29,28 @@ THRESHOLDS = (0.05, 0.08, 0.10, 0.12, 0.15, 0.16, 0.18, 0.20, 0.22, 0.23, 0.25, 
 BANDS = (0.0, 0.05, 0.10, 0.15, 0.20, 0.23, 0.30, 0.50, 1.01)
 
 
+def _with_served_probabilities(labelled: list[dict]) -> list[dict]:
+    """The labelled lines with P(answerable) from the served engine (same reading as `Engine.ask`)."""
+    from bot.answer import Engine
+
+    engine = Engine.load(auto_build=False)
+    out, moved = [], 0
+    for line in labelled:
+        prepared = engine.prepare(line["q"])
+        _, _, (probability, hits, _) = engine.best_reading(prepared, engine.encode(prepared))
+        moved += not hits or hits[0].passage_id != line["cited_at_any_threshold"][0]
+        out.append({**line, "p_answerable": probability})
+    if moved:
+        print(f"warning: the first passage changed for {moved} questions; their labels describe another ranking")
+    return out
+
+
 def main() -> None:
     lines = [json.loads(line) for path in sorted(FOLDER.glob("*.jsonl"))
              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     labelled = [line for line in lines if line["first_cited"] is not None]
+    if "--engine" in sys.argv[1:]:
+        labelled = _with_served_probabilities(labelled)
     print(f"{len(lines)} questions; {len(labelled)} reach retrieval with a citable passage and are labelled "
           f"(the others: {dict(Counter(line['served_kind'] for line in lines if line['first_cited'] is None))})")
     print("threshold  answered  first passage answers yes / partly / no  |  below: some passage answers / none")
