@@ -67,7 +67,10 @@ def features() -> None:
 def _report(d: dict, name: str, p: np.ndarray, crisis: float, advice: float) -> None:
     from oof_policy import decide, scores
 
-    decided = decide({**d, "p": p}, crisis, advice, 0.8, 0.5)
+    from bot.policy.config import default_config
+
+    served = default_config().settings.thresholds  # a long message's window and whole-message thresholds as served
+    decided = decide({**d, "p": p}, crisis, advice, served.advice_window, served.advice_long)
     means = scores({**d, "p": p}, decided, np.ones(len(p), bool))
     label = d["label"]
     missed = int(((label == "crisis") & (decided != "crisis")).sum())
@@ -80,7 +83,7 @@ def _report(d: dict, name: str, p: np.ndarray, crisis: float, advice: float) -> 
 def compare(hidden: tuple[int, ...], alpha: float) -> None:
     from sklearn.neural_network import MLPClassifier
 
-    from bot.policy.config import LABELS
+    from bot.policy.config import LABELS, default_config
 
     d = dict(np.load(OOF, allow_pickle=True))
     f = dict(np.load(FEATURES, allow_pickle=True))
@@ -99,8 +102,9 @@ def compare(hidden: tuple[int, ...], alpha: float) -> None:
         model.fit(x[train], y[train], sample_weight=weight[y[train]])
         network[held] = model.predict_proba(x[held])
     regression = np.stack(d["p"])
-    _report(d, "regression", regression, 0.25, 0.30)
-    _report(d, "network", network, 0.25, 0.30)
+    served = default_config().settings.thresholds
+    _report(d, "regression", regression, served.crisis, served.advice)
+    _report(d, "network", network, served.crisis, served.advice)
     for share in (0.3, 0.5):
         mixed = (1 - share) * regression + share * network
         for crisis, advice in ((0.25, 0.30), (0.20, 0.30), (0.30, 0.30), (0.35, 0.30), (0.25, 0.25), (0.25, 0.35)):
