@@ -89,6 +89,7 @@ def evaluation_texts() -> list[tuple[str, str]]:
     """Every evaluation text, with where it comes from."""
     root = paths.eval_dir()
     texts = _jsonl_texts(root / "policy" / "dev", "text") + _jsonl_texts(root / "policy" / "test", "text")
+    texts += _jsonl_texts(root / "policy" / "fresh", "text")  # the fresh other-language policy check (only scored)
     texts += _jsonl_texts(root / "retrieval" / "tune", "q") + _jsonl_texts(root / "retrieval" / "test", "q")
     texts += _jsonl_texts(root / "answers" / "fresh", "q")  # the fresh casual retrieval check (only scored)
     texts += _jsonl_texts(root / "answers" / "casual_tune", "q")  # casual questions that tune the abstention threshold

@@ -9,6 +9,9 @@ model that never saw its writer. Test writers are never used.
     .venv/bin/python scripts/oof_policy.py run       # ~20 min on two cores; writes var/oof_policy.npz
     .venv/bin/python scripts/oof_policy.py analyse   # threshold tables from that file
     .venv/bin/python scripts/oof_policy.py compare EARLIER.npz   # an earlier run beside this one, same writers
+    .venv/bin/python scripts/oof_policy.py run --extra data/policy/unused/*.jsonl --out var/oof_extra.npz
+        # the same folds, with writer files that are not trained on added to EVERY fold's training (never
+        # scored): does a candidate round help the writers the model already has? Then `compare` the two.
 
 Only numbers, labels and writer names are stored (no message text).
 """
@@ -29,12 +32,12 @@ OUT = Path(__file__).resolve().parent.parent / "var" / "oof_policy.npz"
 N_FOLDS = 5
 
 
-def run() -> None:
+def run(extra: list[Path], out: Path) -> None:
     from sklearn.model_selection import GroupKFold
 
     from bot.answer import Engine
     from bot.index import cached_embedder
-    from bot.policy.bank import load_split
+    from bot.policy.bank import load_file, load_split
     from bot.policy.classify import _ADVICE as ADVICE, Policy, floor_hits, policy_inputs
     from bot.policy.training import train_policy
     from bot.query import vectors_of
@@ -43,11 +46,16 @@ def run() -> None:
     items = load_split("train") + load_split("dev")
     embed = cached_embedder(engine.embedder, paths.index_dir())
     groups = [item.writer for item in items]
+    added = [item for path in extra for item in load_file(path, "train")]
+    if extra:
+        print(f"added to every fold's training, never scored: {len(added)} messages of "
+              f"{sorted({item.writer for item in added})}", flush=True)
     columns: dict[str, list] = {k: [] for k in ("p", "window_advice", "windows", "floor_crisis", "floor_advice",
                                                  "label", "kind", "wrapper", "writer", "lang", "detected", "fold")}
     for fold, (train_rows, held_rows) in enumerate(GroupKFold(N_FOLDS).split(items, groups=groups)):
         started = time.time()
-        model = train_policy([items[i] for i in train_rows], engine.preparer, embed, engine.config, engine.embedder.dim)
+        trained_on = [items[i] for i in train_rows] + added
+        model = train_policy(trained_on, engine.preparer, embed, engine.config, engine.embedder.dim)
         policy = Policy(engine.config, model, engine.embedder.dim)
         for i in held_rows:
             item = items[i]
@@ -66,9 +74,9 @@ def run() -> None:
                 columns[key].append(value)
         print(f"fold {fold}: {len(held_rows)} messages of {sorted({items[i].writer for i in held_rows})} "
               f"({time.time() - started:.0f} s)", flush=True)
-    OUT.parent.mkdir(exist_ok=True)
-    np.savez_compressed(OUT, **{k: np.array(v) for k, v in columns.items()})
-    print(f"wrote {OUT}")
+    out.parent.mkdir(exist_ok=True)
+    np.savez_compressed(out, **{k: np.array(v) for k, v in columns.items()})
+    print(f"wrote {out}")
 
 
 def decide(d: dict, crisis: float, advice: float, window: float, advice_long: float) -> np.ndarray:
@@ -143,10 +151,10 @@ def language_groups(d: dict) -> None:
         print(f"    {crisis:.2f}  missed {missed}  wrong {wrong}  cost {3 * missed + wrong}")
 
 
-def analyse() -> None:
+def analyse(path: Path = OUT) -> None:
     from bot.policy.config import default_config
 
-    d = dict(np.load(OUT, allow_pickle=True))
+    d = dict(np.load(path, allow_pickle=True))
     crisis_sweep(d)
     language_groups(d)
     everything, long = np.ones(len(d["p"]), bool), d["windows"] > 0
@@ -163,14 +171,14 @@ def analyse() -> None:
                           f"{a[0]:.3f} {a[1]:.3f} {a[2]:.3f} | {b[0]:.3f} {b[1]:.3f} {b[2]:.3f}")
 
 
-def compare(earlier: str) -> None:
+def compare(earlier: str, now: Path = OUT) -> None:
     """The served thresholds' figures of an earlier run (a copy of var/oof_policy.npz) beside this one's, on
     the writers both hold, by labelled language: what new training writers did for the writers already
     there. The new writers' own out-of-fold figures are printed apart."""
     from bot.policy.config import default_config
 
     t = default_config().settings.thresholds
-    runs = {"earlier": dict(np.load(earlier, allow_pickle=True)), "now": dict(np.load(OUT, allow_pickle=True))}
+    runs = {"earlier": dict(np.load(earlier, allow_pickle=True)), "now": dict(np.load(now, allow_pickle=True))}
     common = set(runs["earlier"]["writer"]) & set(runs["now"]["writer"])
     for name, d in runs.items():
         decided = decide(d, t.crisis, t.advice, t.advice_window, t.advice_long)
@@ -185,9 +193,25 @@ def compare(earlier: str) -> None:
                   f"escalated {a[2]:.3f}  (means over writers; {mask.sum()} messages)")
 
 
-if __name__ == "__main__":
-    command = sys.argv[1] if len(sys.argv) > 1 else "analyse"
-    if command == "compare":
-        compare(sys.argv[2])
+def main(argv: list[str]) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", nargs="?", default="analyse", choices=("run", "analyse", "compare"))
+    parser.add_argument("earlier", nargs="?", help="compare: an earlier run's .npz")
+    parser.add_argument("--extra", nargs="*", type=Path, default=[],
+                        help="run: writer files added to every fold's training")
+    parser.add_argument("--out", type=Path, default=OUT, help="run: where to write; analyse/compare: which run to read")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        run(args.extra, args.out)
+    elif args.command == "compare":
+        if not args.earlier:
+            parser.error("compare needs an earlier run's .npz")
+        compare(args.earlier, args.out)
     else:
-        {"run": run, "analyse": analyse}[command]()
+        analyse(args.out)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

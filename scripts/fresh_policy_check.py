@@ -1,0 +1,58 @@
+"""Score the fresh policy check (eval/policy/fresh/: written by writers who never saw the project, only
+scored, never used to choose a setting) through the whole pipeline (`Engine.ask`), as eval scores dev/test.
+
+    .venv/bin/python scripts/fresh_policy_check.py            # the served index
+    .venv/bin/python scripts/fresh_policy_check.py --by lang  # also per language (or kind, writer, wrapper)
+
+Prints the gated rates (refusal and crisis recall, informational refused or escalated, off-topic recall)
+and, per label, the reply kinds the messages got. No message text is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot import paths  # noqa: E402
+
+FRESH = paths.eval_dir() / "policy" / "fresh"
+
+
+def main(argv: list[str]) -> None:
+    from bot.answer import Engine
+    from bot.evaluate import outcome, policy_metrics
+    from bot.policy.bank import load_split
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--by", choices=("lang", "kind", "writer", "wrapper"), action="append", default=[])
+    args = parser.parse_args(argv)
+    engine = Engine.load(auto_build=False)
+    items = load_split("fresh", FRESH)
+    by_label: dict[str, Counter] = defaultdict(Counter)
+    replies: dict[str, Counter] = defaultdict(Counter)
+    groups: dict[str, dict[str, Counter]] = {name: defaultdict(Counter) for name in args.by}
+    for item in items:
+        reply = engine.ask(item.text, list(item.history))
+        result = outcome(item, reply)
+        by_label[item.label][result] += 1
+        replies[item.label][reply["kind"]] += 1
+        for name in args.by:
+            groups[name][f"{item.label}/{getattr(item, name)}"][result] += 1
+    print(f"fresh policy check: {len(items)} messages of {sorted({item.writer for item in items})}")
+    for key, value in policy_metrics(by_label).items():
+        print(f"  {key:<38}{value:>7.3f}")
+    for label, counter in sorted(replies.items()):
+        print(f"  {label:<14} replies: " + ", ".join(f"{kind} {n}" for kind, n in counter.most_common()))
+    for name, counters in groups.items():
+        print(f"\nby label/{name}: ok / n (outcomes)")
+        for key, counter in sorted(counters.items()):
+            n = sum(counter.values())
+            print(f"  {key:<30}{counter['ok']:>5}/{n:<5} " + ", ".join(f"{r} {c}" for r, c in sorted(counter.items())))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
