@@ -27,7 +27,7 @@ from bot.normalize import MAX_QUESTION_CHARS
 from bot.policy.classify import Policy
 from bot.policy.config import PolicyConfig, default_config
 from bot.policy.training import source_hash
-from bot.query import PreparedQuestion, QuestionVectors, vectors_of
+from bot.query import PreparedQuestion, QuestionVectors, names_subject, vectors_of
 from bot.answerability import question_features
 from bot.retrieve import Hit, Retriever, best_sentence
 
@@ -196,9 +196,21 @@ class Engine:
         hold a question mark, only those are candidates: a story about back pain in the preamble can look
         more answerable than the question itself.
 
+        A follow-up that names its own subject ("ok, can you at least tell me if kratom is addictive",
+        after a refused dose request) is also read alone, without the earlier turns: the refused request
+        read with it pulls the search towards dosing, which no passage answers. The alone reading wins on
+        the same terms as a window. A follow-up naming no subject ("and in Ohio?", "what's approved for
+        that then") is only read with its context.
+
         Returns the reading, its search vector and its `answerability` (computed once per reading).
         """
         best = (prepared, vectors.search, self.answerability(prepared, vectors.search))
+        reads_alone = prepared.follow_up and names_subject(prepared.message_text)
+        if reads_alone and prepared.search_text != prepared.message_text:
+            alone = replace(prepared, search_text=prepared.message_text, follow_up=False)
+            judged = self.answerability(alone, vectors.message)
+            if not judged[2] and (best[2][2] or judged[0] > best[2][0]):
+                best = (alone, vectors.message, judged)
         windows = list(zip(prepared.windows, vectors.windows))
         for window, vector in [w for w in windows if "?" in w[0]] or windows:
             reading = replace(prepared, readable=window, search_text=window, windows=())

@@ -46,7 +46,13 @@ def expand_query(text: str) -> str:
 
 def is_follow_up(message: str) -> bool:
     """True when a message leans on the earlier turns ("and in Indiana?", "how much of it?")."""
-    return bool(_FOLLOW_UP_RE.search(message)) or not _CORE_RE.search(message)
+    return bool(_FOLLOW_UP_RE.search(message)) or not names_subject(message)
+
+
+def names_subject(message: str) -> bool:
+    """True when a message names a subject of the corpus itself (kratom, 7-OH, an opioid, withdrawal...):
+    "ok so is kratom addictive" opens like a follow-up but can also be read on its own."""
+    return bool(_CORE_RE.search(message))
 
 
 def windows(text: str, size: int, overlap: int) -> tuple[str, ...]:

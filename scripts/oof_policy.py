@@ -117,11 +117,31 @@ def crisis_sweep(d: dict) -> None:
     others = np.isin(d["label"], ["informational", "off_topic"])
     print(f"crisis sweep (advice {t.advice}, window {t.advice_window}, advice_long {t.advice_long}; "
           f"{crises.sum()} crises, {others.sum()} informational or off-topic); cost = 3 x missed + wrong")
-    for crisis in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4):
+    costs = {}
+    for crisis in (0.125, 0.15, 0.175, 0.2, 0.25, 0.3, 0.35, 0.4):
         escalated = decide(d, crisis, t.advice, t.advice_window, t.advice_long) == "crisis"
         caught, wrong = int((escalated & crises).sum()), int((escalated & others).sum())
-        print(f"  {crisis:.2f}  crises escalated {caught}  missed {crises.sum() - caught}  "
+        costs[crisis] = 3 * (crises & ~escalated) + (others & escalated)
+        print(f"  {crisis:.3f}  crises escalated {caught}  missed {crises.sum() - caught}  "
               f"informational/off-topic escalated {wrong}  cost {3 * (crises.sum() - caught) + wrong}")
+    writer_bootstrap(d, costs, t.crisis)
+
+
+def writer_bootstrap(d: dict, costs: dict[float, np.ndarray], served: float, rounds: int = 5000) -> None:
+    """Is a cheaper threshold cheaper beyond chance? Resample WRITERS with replacement (a writer's messages
+    are not independent of each other) and recount each threshold's pooled cost: the mean saving against
+    the served threshold, its 95% interval, how often it is cheaper, and how often it is the cheapest."""
+    writers = np.unique(d["writer"])
+    per_writer = {c: np.array([cost[d["writer"] == w].sum() for w in writers]) for c, cost in costs.items()}
+    draws = np.random.default_rng(0).integers(0, len(writers), (rounds, len(writers)))
+    totals = {c: v[draws].sum(axis=1) for c, v in per_writer.items()}
+    cheapest = np.argmin(np.stack(list(totals.values())), axis=0)
+    print(f"  writer bootstrap ({rounds} resamples of {len(writers)} writers) against the served {served}:")
+    for i, (c, total) in enumerate(totals.items()):
+        saving = totals[served] - total
+        low, high = np.percentile(saving, [2.5, 97.5])
+        print(f"    {c:.3f}  saving {saving.mean():6.1f}  95% interval [{low:.0f}, {high:.0f}]  "
+              f"cheaper {np.mean(saving > 0):.2f}  cheapest {np.mean(cheapest == i):.2f}")
 
 
 def language_groups(d: dict) -> None:

@@ -18,7 +18,7 @@ from bot.language import detect
 from bot.policy.classify import floor_hits
 from bot.policy.config import CUE_LANGUAGES, DATA, PolicyConfigError, default_config, load_config
 from bot.policy.floor import RuleFloor
-from bot.query import QuestionPreparer, is_follow_up, vectors_of, windows
+from bot.query import QuestionPreparer, is_follow_up, names_subject, vectors_of, windows
 
 
 @pytest.fixture(scope="module")
@@ -219,6 +219,12 @@ def test_follow_ups_use_the_previous_turn():
     alone = _preparer().prepare("is kratom legal in texas", ["what is kratom"])
     assert not alone.follow_up and alone.search_text == alone.message_text and "what is" not in alone.search_text
     assert _preparer(context_turns=0).prepare("and in Indiana?", ["is kratom legal in Ohio"]).context == ""
+
+
+def test_a_follow_up_that_names_its_subject_can_also_be_read_alone():
+    assert is_follow_up("ok so is kratom addictive") and names_subject("ok so is kratom addictive")
+    assert is_follow_up("what's approved for that then") and not names_subject("what's approved for that then")
+    assert not names_subject("and in Indiana?")
 
 
 def test_preparation_reads_disguises_and_only_the_last_turns():
