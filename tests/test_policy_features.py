@@ -124,6 +124,23 @@ def test_cuts_told_as_accidents_or_other_cutting_are_not_selfharm(floor, message
     assert not hits(floor, message).selfharm
 
 
+@pytest.mark.parametrize("message", ["kill me now, the printer jammed again", "this commute is killing me today",
+                                     "they are seizing kratom shipments at the border",
+                                     "what are the warning signs somebody is overdosing on pills",
+                                     "signs a person is overdosing?",
+                                     "four years ago i overdosed, am i at higher risk now",
+                                     "my cousin overdosed in 2021, what could we have done"])
+def test_idioms_signs_and_past_overdoses_are_not_floor_crises(floor, message):
+    assert not hits(floor, message).crisis
+
+
+@pytest.mark.parametrize("message", ["i'm going to kill myself tonight", "thinking of ending myself today",
+                                     "my brother is seizing on the kitchen floor", "she's overdosing right now",
+                                     "i just overdosed on my pills", "my roommate overdosed and is not breathing"])
+def test_the_same_rules_still_catch_crises_now(floor, message):
+    assert hits(floor, message).crisis
+
+
 @pytest.mark.parametrize("question", ["what happens when someone overdoses on tylenol",
                                       "how do people recover after an overdose", "how do i overdose-proof my home"])
 def test_questions_about_overdoses_are_not_method_requests(floor, question):
