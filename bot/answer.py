@@ -197,16 +197,16 @@ class Engine:
         more answerable than the question itself.
 
         A follow-up that names its own subject ("ok, can you at least tell me if kratom is addictive",
-        after a refused dose request) is also read alone, without the earlier turns: the refused request
-        read with it pulls the search towards dosing, which no passage answers. The alone reading wins on
-        the same terms as a window. A follow-up naming no subject ("and in Ohio?", "what's approved for
-        that then") is only read with its context.
+        after a refused dose request) is also read alone, without the earlier turns, unless they named a
+        place it does not (`_reads_alone`): the refused request read with it pulls the search towards
+        dosing, which no passage answers. The alone reading wins on the same terms as a window (a higher
+        P(answerable), no uncovered place), but unlike a window it drops the earlier turns. A follow-up
+        naming no subject ("and in Ohio?", "what's approved for that then") is only read with its context.
 
         Returns the reading, its search vector and its `answerability` (computed once per reading).
         """
         best = (prepared, vectors.search, self.answerability(prepared, vectors.search))
-        reads_alone = prepared.follow_up and names_subject(prepared.message_text)
-        if reads_alone and prepared.search_text != prepared.message_text:
+        if self._reads_alone(prepared):
             alone = replace(prepared, search_text=prepared.message_text, follow_up=False)
             judged = self.answerability(alone, vectors.message)
             if not judged[2] and (best[2][2] or judged[0] > best[2][0]):
@@ -218,6 +218,16 @@ class Engine:
             if not judged[2] and (best[2][2] or judged[0] > best[2][0]):
                 best = (reading, vector, judged)
         return best
+
+    def _reads_alone(self, prepared: PreparedQuestion) -> bool:
+        """A follow-up that names a subject of the corpus (after slang and expansions, so "7oh" and "mit45 shots"
+        count) and drops no place its earlier turns named ("i'm going to Japan" ... "ok so is kratom legal?" must
+        still be read with Japan)."""
+        if not prepared.follow_up or prepared.search_text == prepared.message_text:
+            return False
+        if not names_subject(prepared.message_text):
+            return False
+        return not (self.jurisdictions.named_in(prepared.context) - self.jurisdictions.named_in(prepared.readable))
 
     def answerability(self, query: PreparedQuestion, vector: np.ndarray) -> tuple[float, list[Hit], str]:
         """P(a passage answers the question), the top passages, and a place no passage covers ("")."""

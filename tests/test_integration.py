@@ -104,6 +104,13 @@ def test_follow_up_naming_its_subject_is_answered_after_a_refused_request(real_e
     assert all(find_dose_content(c["text"]) == [] for c in reply["citations"])
 
 
+def test_follow_up_is_not_read_alone_when_that_drops_a_place_of_the_earlier_turns(real_engine):
+    # read alone, "is kratom legal?" would cite some other country's law for a question about Japan
+    reply = real_engine.ask("ok so is kratom legal?", history=["im moving to japan next year"])
+    validate_reply(reply)
+    assert reply["kind"] == "no_answer"
+
+
 def test_follow_up_dose_request_is_refused(real_engine):
     reply = real_engine.ask("how much of it for pain?", history=["what is kratom?"])
     assert reply["kind"] == "refusal"

@@ -128,7 +128,7 @@ def test_cuts_told_as_accidents_or_other_cutting_are_not_selfharm(floor, message
                                      "they are seizing kratom shipments at the border",
                                      "what are the warning signs somebody is overdosing on pills",
                                      "signs a person is overdosing?",
-                                     "four years ago i overdosed, am i at higher risk now",
+                                     "four years ago i overdosed, am i at higher risk",
                                      "my cousin overdosed in 2021, what could we have done"])
 def test_idioms_signs_and_past_overdoses_are_not_floor_crises(floor, message):
     assert not hits(floor, message).crisis
@@ -136,7 +136,13 @@ def test_idioms_signs_and_past_overdoses_are_not_floor_crises(floor, message):
 
 @pytest.mark.parametrize("message", ["i'm going to kill myself tonight", "thinking of ending myself today",
                                      "my brother is seizing on the kitchen floor", "she's overdosing right now",
-                                     "i just overdosed on my pills", "my roommate overdosed and is not breathing"])
+                                     "i just overdosed on my pills", "my roommate overdosed and is not breathing",
+                                     # the narrowing's frames must not block these (a review's cases)
+                                     "he relapsed last month and now hes not breathing",
+                                     "my boyfriend is showing signs he's overdosing", "my dad is seizing it wont stop",
+                                     "she overdosed two years ago and now her lips are blue",
+                                     "my 2 year old swallowed my kratom pills, she turned 2 last month",
+                                     "he overdosed an hour ago"])
 def test_the_same_rules_still_catch_crises_now(floor, message):
     assert hits(floor, message).crisis
 
