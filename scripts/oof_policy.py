@@ -118,7 +118,7 @@ def crisis_sweep(d: dict) -> None:
     print(f"crisis sweep (advice {t.advice}, window {t.advice_window}, advice_long {t.advice_long}; "
           f"{crises.sum()} crises, {others.sum()} informational or off-topic); cost = 3 x missed + wrong")
     costs = {}
-    for crisis in (0.125, 0.15, 0.175, 0.2, 0.25, 0.3, 0.35, 0.4):
+    for crisis in sorted({0.125, 0.15, 0.175, 0.2, 0.25, 0.3, 0.35, 0.4, t.crisis}):  # the served one always
         escalated = decide(d, crisis, t.advice, t.advice_window, t.advice_long) == "crisis"
         caught, wrong = int((escalated & crises).sum()), int((escalated & others).sum())
         costs[crisis] = 3 * (crises & ~escalated) + (others & escalated)
@@ -130,7 +130,8 @@ def crisis_sweep(d: dict) -> None:
 def writer_bootstrap(d: dict, costs: dict[float, np.ndarray], served: float, rounds: int = 5000) -> None:
     """Is a cheaper threshold cheaper beyond chance? Resample WRITERS with replacement (a writer's messages
     are not independent of each other) and recount each threshold's pooled cost: the mean saving against
-    the served threshold, its 95% interval, how often it is cheaper, and how often it is the cheapest."""
+    the served threshold, its 95% interval, how often it is cheaper, and how often it is the cheapest (a tie
+    goes to the lowest threshold, so "cheapest" leans slightly low)."""
     writers = np.unique(d["writer"])
     per_writer = {c: np.array([cost[d["writer"] == w].sum() for w in writers]) for c, cost in costs.items()}
     draws = np.random.default_rng(0).integers(0, len(writers), (rounds, len(writers)))
