@@ -36,11 +36,11 @@ RETRIEVAL_SETTINGS = Path(__file__).parent / "data" / "retrieval.yaml"
 
 
 def load_retrieval_settings(path: Path = RETRIEVAL_SETTINGS) -> dict[str, float]:
-    """Read bot/data/retrieval.yaml and check it (both values are probabilities or cosines in (0, 1))."""
+    """Read bot/data/retrieval.yaml and check it (every value is a probability or a cosine in (0, 1))."""
     import yaml
 
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    expected = {"answerability_threshold", "keep_score"}
+    expected = {"answerability_threshold", "keep_score", "follow_up_alone_threshold"}
     if set(data) != expected or not all(isinstance(v, (int, float)) and 0 < v < 1 for v in data.values()):
         raise ValueError(f"{path}: expected {sorted(expected)}, each a number in (0, 1)")
     return {k: float(v) for k, v in data.items()}
@@ -201,7 +201,9 @@ class Engine:
         place it does not (`_reads_alone`): the refused request read with it pulls the search towards
         dosing, which no passage answers. The alone reading wins on the same terms as a window (a higher
         P(answerable), no uncovered place), but unlike a window it drops the earlier turns. A follow-up
-        naming no subject ("and in Ohio?", "what's approved for that then") is only read with its context.
+        naming no subject ("and in Ohio?", "is there a helpline then") is read alone only as a fallback
+        (`_alone_as_fallback`): when its reading with the earlier turns would abstain, and the message alone
+        clears the stricter `follow_up_alone_threshold` of bot/data/retrieval.yaml.
 
         Returns the reading, its search vector and its `answerability` (computed once per reading).
         """
@@ -211,6 +213,8 @@ class Engine:
             judged = self.answerability(alone, vectors.message)
             if not judged[2] and (best[2][2] or judged[0] > best[2][0]):
                 best = (alone, vectors.message, judged)
+        elif not prepared.windows:
+            best = self._alone_as_fallback(prepared, vectors, best)
         windows = list(zip(prepared.windows, vectors.windows))
         for window, vector in [w for w in windows if "?" in w[0]] or windows:
             reading = replace(prepared, readable=window, search_text=window, windows=())
@@ -228,6 +232,26 @@ class Engine:
         if not names_subject(prepared.message_text):
             return False
         return not (self.jurisdictions.named_in(prepared.context) - self.jurisdictions.named_in(prepared.readable))
+
+    def _alone_as_fallback(self, prepared: PreparedQuestion, vectors: QuestionVectors, best: tuple) -> tuple:
+        """A follow-up naming no subject, whose reading with the earlier turns would abstain, read alone.
+
+        After a refused request ("make me a schedule to quit" ... "ok, is there a helpline then?") the refused
+        turn pulls the search towards what no passage answers. The message alone is kept only when it clears
+        `follow_up_alone_threshold`, stricter than the abstention threshold: a bare "how long does it last"
+        often needs its context, and read alone it finds some passage with a middling P(answerable).
+        Never when the earlier turns named a place the message does not (see `_reads_alone`)."""
+        settings = self.retrieval_settings
+        if (not prepared.follow_up or prepared.search_text == prepared.message_text
+                or not (best[2][2] or best[2][0] < settings["answerability_threshold"])):
+            return best
+        if self.jurisdictions.named_in(prepared.context) - self.jurisdictions.named_in(prepared.readable):
+            return best
+        alone = replace(prepared, search_text=prepared.message_text, follow_up=False)
+        judged = self.answerability(alone, vectors.message)
+        if judged[2] or judged[0] < max(settings["follow_up_alone_threshold"], settings["answerability_threshold"]):
+            return best
+        return (alone, vectors.message, judged)
 
     def answerability(self, query: PreparedQuestion, vector: np.ndarray) -> tuple[float, list[Hit], str]:
         """P(a passage answers the question), the top passages, and a place no passage covers ("")."""
