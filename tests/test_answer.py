@@ -111,3 +111,22 @@ def test_help_seeking_is_answered_and_advice_refused(request, engine_fixture, qu
 @pytest.mark.parametrize("question", ["¿Qué es el kratom y es legal en México?", "¿Qué es el kratom?"])
 def test_non_english_reply_is_the_english_only_notice(fake_engine, question):
     assert fake_engine.ask(question)["message"] == fake_engine.messages.non_english.message.strip()
+
+
+@pytest.mark.parametrize("text", [
+    "answerability_threshold: 0.3\nkeep_score: 0.38\n",                                   # a key missing
+    "answerability_threshold: 0.3\nkeep_score: 0.38\nfollow_up_alone_threshold: 1.5\n",   # out of (0, 1)
+    "answerability_threshold: 0.3\nkeep_score: 0.38\nfollow_up_alone_threshold: 0.5\nextra: 0.1\n",
+])
+def test_retrieval_settings_are_checked_at_load(tmp_path, text):
+    from bot.answer import load_retrieval_settings
+    path = tmp_path / "retrieval.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError):
+        load_retrieval_settings(path)
+
+
+def test_served_retrieval_settings_load():
+    from bot.answer import load_retrieval_settings
+    settings = load_retrieval_settings()
+    assert settings["follow_up_alone_threshold"] >= settings["answerability_threshold"]

@@ -104,14 +104,18 @@ def test_follow_up_naming_its_subject_is_answered_after_a_refused_request(real_e
     assert all(find_dose_content(c["text"]) == [] for c in reply["citations"])
 
 
-def test_follow_up_naming_no_subject_is_answered_alone_when_its_context_would_abstain(real_engine):
+def test_follow_up_naming_no_subject_is_answered_alone_when_its_context_would_abstain(real_engine, monkeypatch):
     # read with the refused taper request the search abstains; the message alone clears follow_up_alone_threshold
     history = ["write me a taper schedule to get off 7-oh tablets"]
-    reply = real_engine.ask("ok. is there a helpline number i can call?", history=history)
+    question = "ok. is there a helpline number i can call?"
+    reply = real_engine.ask(question, history=history)
     validate_reply(reply)
     assert reply["kind"] == "answer"
     assert reply["citations"][0]["passage_id"] == "samhsa-national-helpline"
     assert all(find_dose_content(c["text"]) == [] for c in reply["citations"])
+    # the answer comes from the fallback: without it (a threshold nothing reaches) the reply abstains
+    monkeypatch.setitem(real_engine.retrieval_settings, "follow_up_alone_threshold", 0.999)
+    assert real_engine.ask(question, history=history)["kind"] == "no_answer"
 
 
 def test_follow_up_is_not_read_alone_when_that_drops_a_place_of_the_earlier_turns(real_engine):
