@@ -41,7 +41,8 @@ def load_retrieval_settings(path: Path = RETRIEVAL_SETTINGS) -> dict[str, float]
 
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     expected = {"answerability_threshold", "keep_score", "follow_up_alone_threshold"}
-    if set(data) != expected or not all(isinstance(v, (int, float)) and 0 < v < 1 for v in data.values()):
+    if (not isinstance(data, dict) or set(data) != expected
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1 for v in data.values())):
         raise ValueError(f"{path}: expected {sorted(expected)}, each a number in (0, 1)")
     return {k: float(v) for k, v in data.items()}
 

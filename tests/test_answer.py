@@ -117,6 +117,8 @@ def test_non_english_reply_is_the_english_only_notice(fake_engine, question):
     "answerability_threshold: 0.3\nkeep_score: 0.38\n",                                   # a key missing
     "answerability_threshold: 0.3\nkeep_score: 0.38\nfollow_up_alone_threshold: 1.5\n",   # out of (0, 1)
     "answerability_threshold: 0.3\nkeep_score: 0.38\nfollow_up_alone_threshold: 0.5\nextra: 0.1\n",
+    "",                                                                                         # empty file
+    "- 0.3\n",                                                                                  # not a mapping
 ])
 def test_retrieval_settings_are_checked_at_load(tmp_path, text):
     from bot.answer import load_retrieval_settings
