@@ -199,23 +199,23 @@ class Engine:
 
         A follow-up that names its own subject ("ok, can you at least tell me if kratom is addictive",
         after a refused dose request) is also read alone, without the earlier turns, unless they named a
-        place it does not (`_reads_alone`): the refused request read with it pulls the search towards
+        place it does not (`_may_read_alone`): the refused request read with it pulls the search towards
         dosing, which no passage answers. The alone reading wins on the same terms as a window (a higher
         P(answerable), no uncovered place), but unlike a window it drops the earlier turns. A follow-up
         naming no subject ("and in Ohio?", "is there a helpline then") is read alone only as a fallback
-        (`_alone_as_fallback`): when its reading with the earlier turns would abstain, and the message alone
+        (`_alone_wins`): when its reading with the earlier turns would abstain, and the message alone
         clears the stricter `follow_up_alone_threshold` of bot/data/retrieval.yaml.
 
         Returns the reading, its search vector and its `answerability` (computed once per reading).
         """
         best = (prepared, vectors.search, self.answerability(prepared, vectors.search))
-        if self._reads_alone(prepared):
-            alone = replace(prepared, search_text=prepared.message_text, follow_up=False)
-            judged = self.answerability(alone, vectors.message)
-            if not judged[2] and (best[2][2] or judged[0] > best[2][0]):
-                best = (alone, vectors.message, judged)
-        elif not prepared.windows:
-            best = self._alone_as_fallback(prepared, vectors, best)
+        if self._may_read_alone(prepared):
+            subject = names_subject(prepared.message_text)
+            if subject or (not prepared.windows and self._abstains(best[2])):
+                alone = replace(prepared, search_text=prepared.message_text, follow_up=False)
+                judged = self.answerability(alone, vectors.message)
+                if self._alone_wins(subject, best[2], judged):
+                    best = (alone, vectors.message, judged)
         windows = list(zip(prepared.windows, vectors.windows))
         for window, vector in [w for w in windows if "?" in w[0]] or windows:
             reading = replace(prepared, readable=window, search_text=window, windows=())
@@ -224,35 +224,34 @@ class Engine:
                 best = (reading, vector, judged)
         return best
 
-    def _reads_alone(self, prepared: PreparedQuestion) -> bool:
-        """A follow-up that names a subject of the corpus (after slang and expansions, so "7oh" and "mit45 shots"
-        count) and drops no place its earlier turns named ("i'm going to Japan" ... "ok so is kratom legal?" must
-        still be read with Japan)."""
+    def _may_read_alone(self, prepared: PreparedQuestion) -> bool:
+        """A follow-up whose search includes its earlier turns and that drops no place they named ("i'm going
+        to Japan" ... "ok so is kratom legal?" must still be read with Japan)."""
         if not prepared.follow_up or prepared.search_text == prepared.message_text:
-            return False
-        if not names_subject(prepared.message_text):
             return False
         return not (self.jurisdictions.named_in(prepared.context) - self.jurisdictions.named_in(prepared.readable))
 
-    def _alone_as_fallback(self, prepared: PreparedQuestion, vectors: QuestionVectors, best: tuple) -> tuple:
-        """A follow-up naming no subject, whose reading with the earlier turns would abstain, read alone.
+    def _abstains(self, judged: tuple[float, list[Hit], str]) -> bool:
+        """Whether a reading's `answerability` leads to `no_answer` (an uncovered place, or P under the threshold)."""
+        return bool(judged[2]) or judged[0] < self.retrieval_settings["answerability_threshold"]
 
-        After a refused request ("make me a schedule to quit" ... "ok, is there a helpline then?") the refused
-        turn pulls the search towards what no passage answers. The message alone is kept only when it clears
-        `follow_up_alone_threshold`, stricter than the abstention threshold: a bare "how long does it last"
-        often needs its context, and read alone it finds some passage with a middling P(answerable).
-        Never when the earlier turns named a place the message does not (see `_reads_alone`)."""
+    def _alone_wins(self, subject: bool, best: tuple[float, list[Hit], str],
+                    alone: tuple[float, list[Hit], str]) -> bool:
+        """Whether the follow-up read alone replaces its reading with the earlier turns.
+
+        Naming a subject of the corpus (after slang and expansions, so "7oh" and "mit45 shots" count), it wins
+        like a window: a higher P(answerable) and no uncovered place. Naming none (a fallback, tried only when
+        the reading with the earlier turns abstains): after a refused request ("make me a schedule to quit" ...
+        "ok, is there a helpline then?") the refused turn pulls the search towards what no passage answers, so
+        the message alone is kept when it clears `follow_up_alone_threshold`, stricter than the abstention
+        threshold: a bare "how long does it last" often needs its context, and read alone it finds some
+        passage with a middling P(answerable)."""
+        if alone[2]:
+            return False
+        if subject:
+            return bool(best[2]) or alone[0] > best[0]
         settings = self.retrieval_settings
-        if (not prepared.follow_up or prepared.search_text == prepared.message_text
-                or not (best[2][2] or best[2][0] < settings["answerability_threshold"])):
-            return best
-        if self.jurisdictions.named_in(prepared.context) - self.jurisdictions.named_in(prepared.readable):
-            return best
-        alone = replace(prepared, search_text=prepared.message_text, follow_up=False)
-        judged = self.answerability(alone, vectors.message)
-        if judged[2] or judged[0] < max(settings["follow_up_alone_threshold"], settings["answerability_threshold"]):
-            return best
-        return (alone, vectors.message, judged)
+        return alone[0] >= max(settings["follow_up_alone_threshold"], settings["answerability_threshold"])
 
     def answerability(self, query: PreparedQuestion, vector: np.ndarray) -> tuple[float, list[Hit], str]:
         """P(a passage answers the question), the top passages, and a place no passage covers ("")."""
