@@ -9,6 +9,8 @@ model that never saw its writer. Test writers are never used.
     .venv/bin/python scripts/oof_policy.py run       # ~20 min on two cores; writes var/oof_policy.npz
     .venv/bin/python scripts/oof_policy.py analyse   # threshold tables from that file
     .venv/bin/python scripts/oof_policy.py compare EARLIER.npz   # an earlier run beside this one, same writers
+    .venv/bin/python scripts/oof_policy.py compare EARLIER.npz --out NOW.npz --now-crisis 0.20
+        # the same, reading NOW.npz at another crisis threshold
     .venv/bin/python scripts/oof_policy.py run --extra data/policy/unused/*.jsonl --out var/oof_extra.npz
         # the same folds, with writer files that are not trained on added to EVERY fold's training (never
         # scored): does a candidate round help the writers the model already has? Then `compare` the two.
@@ -192,17 +194,19 @@ def analyse(path: Path = OUT) -> None:
                           f"{a[0]:.3f} {a[1]:.3f} {a[2]:.3f} | {b[0]:.3f} {b[1]:.3f} {b[2]:.3f}")
 
 
-def compare(earlier: str, now: Path = OUT) -> None:
+def compare(earlier: str, now: Path = OUT, now_crisis: float | None = None) -> None:
     """The served thresholds' figures of an earlier run (a copy of var/oof_policy.npz) beside this one's, on
     the writers both hold, by labelled language: what new training writers did for the writers already
-    there. The new writers' own out-of-fold figures are printed apart."""
+    there. The new writers' own out-of-fold figures are printed apart. `now_crisis`: read this run at another
+    crisis threshold (a change that pairs new training with a new threshold)."""
     from bot.policy.config import default_config
 
     t = default_config().settings.thresholds
     runs = {"earlier": dict(np.load(earlier, allow_pickle=True)), "now": dict(np.load(now, allow_pickle=True))}
     common = set(runs["earlier"]["writer"]) & set(runs["now"]["writer"])
     for name, d in runs.items():
-        decided = decide(d, t.crisis, t.advice, t.advice_window, t.advice_long)
+        crisis = now_crisis if name == "now" and now_crisis is not None else t.crisis
+        decided = decide(d, crisis, t.advice, t.advice_window, t.advice_long)
         shared = np.isin(d["writer"], sorted(common))
         groups = {"all": shared, "English": shared & (d["lang"] == "en"), "other": shared & (d["lang"] != "en"),
                   "new writers": ~shared}
@@ -212,7 +216,10 @@ def compare(earlier: str, now: Path = OUT) -> None:
             a = scores(d, decided, mask)
             print(f"{name:8s} {group:12s} advice {a[0]:.3f}  crisis {a[1]:.3f}  informational refused or "
                   f"escalated {a[2]:.3f}  (means over writers; {mask.sum()} messages)")
-        print(f"{name:8s} {'shared pooled':12s} " + pooled(d, decided, shared))
+        advice = shared & (d["label"] == "advice")
+        print(f"{name:8s} {'shared pooled':12s} " + pooled(d, decided, shared)
+              + f"  advice neither refused nor escalated {int((~np.isin(decided[advice], ['advice', 'crisis'])).sum())}"
+              + f"  (crisis threshold {crisis})")
 
 
 def pooled(d: dict, decided: np.ndarray, mask: np.ndarray) -> str:
@@ -237,13 +244,15 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--extra", nargs="*", type=Path, default=[],
                         help="run: writer files added to every fold's training")
     parser.add_argument("--out", type=Path, default=OUT, help="run: where to write; analyse/compare: which run to read")
+    parser.add_argument("--now-crisis", type=float, default=None,
+                        help="compare: read the --out run at this crisis threshold (the earlier run stays served)")
     args = parser.parse_args(argv)
     if args.command == "run":
         run(args.extra, args.out)
     elif args.command == "compare":
         if not args.earlier:
             parser.error("compare needs an earlier run's .npz")
-        compare(args.earlier, args.out)
+        compare(args.earlier, args.out, args.now_crisis)
     else:
         analyse(args.out)
 
