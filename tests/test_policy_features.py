@@ -147,6 +147,27 @@ def test_the_same_rules_still_catch_crises_now(floor, message):
     assert hits(floor, message).crisis
 
 
+@pytest.mark.parametrize("message", ["i overdosed on reality tv this week lol", "we od'd on candy corn at the party",
+                                     "i'm overdosing on spreadsheets at work", "i'm going to die of boredom in this meeting"])
+def test_overdosing_on_an_everyday_pleasure_is_not_a_floor_crisis(floor, message):
+    """Idiom objects ("overdosed on netflix") and "going to die of boredom" are left to the classifier."""
+    assert not hits(floor, message).crisis
+
+
+@pytest.mark.parametrize("message", ["we overdosed on 7-oh", "she overdosed on 7oh", "i overdosed on kratom",
+                                     "he od'd on 7oh", "he is overdosing on kratom", "my girlfriend overdosed on her meds",
+                                     "i od'd on the pills", "he just overdosed on something", "i overdosed on xannies",
+                                     # a review's probes (2026-12-06): any object not named as an idiom still decides
+                                     "i overdosed on purpose", "he od'd on blues and isnt waking up", "i overdosed on 10 percs",
+                                     "she overdosed on caffeine pills", "me and my friend od'd on gas station heroin",
+                                     "i want to die of shame after relapsing again", "i'm going to die from cold turkey withdrawal",
+                                     "kratom made me suicidal", "my aunt died by suicide and now i'm suicidal too"])
+def test_overdoses_on_anything_else_and_first_person_suicidality_stay_floor_crises(floor, message):
+    """The classifier alone reads several of these as informational (P(crisis) under 0.11 on 2026-12-06), so the
+    floor must keep them."""
+    assert hits(floor, message).crisis
+
+
 @pytest.mark.parametrize("question", ["what happens when someone overdoses on tylenol",
                                       "how do people recover after an overdose", "how do i overdose-proof my home"])
 def test_questions_about_overdoses_are_not_method_requests(floor, question):
