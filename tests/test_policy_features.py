@@ -148,7 +148,14 @@ def test_the_same_rules_still_catch_crises_now(floor, message):
 
 
 @pytest.mark.parametrize("message", ["i overdosed on reality tv this week lol", "we od'd on candy corn at the party",
-                                     "i'm overdosing on spreadsheets at work", "i'm going to die of boredom in this meeting"])
+                                     "i'm overdosing on spreadsheets at work", "i'm going to die of boredom in this meeting",
+                                     "if someone overdosed on 7-oh would naloxone work", "my sister is odd",
+                                     "can you od on kratom", "has anyone overdosed on kratom", "what's the risk of od on 7oh",
+                                     "i read that somebody overdosed on feel free, is that true",
+                                     # the review's common questions that a first version escalated
+                                     "can u od on kratom", "do ppl od on kratom", "what if i od on kratom, what happens?",
+                                     "i'm not trying to od, just asking", "i don't want to od on 7oh, is that a risk",
+                                     "am i going to od if i take a lot", "no point going on about it", "nothing to live for lyrics"])
 def test_overdosing_on_an_everyday_pleasure_is_not_a_floor_crisis(floor, message):
     """Idiom objects ("overdosed on netflix") and "going to die of boredom" are left to the classifier."""
     assert not hits(floor, message).crisis
@@ -161,7 +168,16 @@ def test_overdosing_on_an_everyday_pleasure_is_not_a_floor_crisis(floor, message
                                      "i overdosed on purpose", "he od'd on blues and isnt waking up", "i overdosed on 10 percs",
                                      "she overdosed on caffeine pills", "me and my friend od'd on gas station heroin",
                                      "i want to die of shame after relapsing again", "i'm going to die from cold turkey withdrawal",
-                                     "kratom made me suicidal", "my aunt died by suicide and now i'm suicidal too"])
+                                     "kratom made me suicidal", "my aunt died by suicide and now i'm suicidal too",
+                                     # shapes that got an answer before 2026-12-06 (P(crisis) 0.006-0.07)
+                                     "someone overdosed on 7oh at my house", "my best friend overdosed on kratom",
+                                     "my friend od'ed on kratom", "i overdoesd on kratom", "i want to overdose on kratom",
+                                     "overdosed on 7oh help", "bf overdosed on kratom", "od on kratom what do i do",
+                                     "i don't see the point anymore, even kratom doesn't help",
+                                     # a second review's probes (2026-12-06)
+                                     "i've decided to overdose on kratom tonight", "what's the point of living anymore",
+                                     "my husband might have overdosed on kratom", "i wanna od", "im gonna od on my 7-oh tabs",
+                                     "i wanna die", "im gonna end it all tonight"])
 def test_overdoses_on_anything_else_and_first_person_suicidality_stay_floor_crises(floor, message):
     """The classifier alone reads several of these as informational (P(crisis) under 0.11 on 2026-12-06), so the
     floor must keep them."""
