@@ -33,17 +33,15 @@ CRISIS_LISTS = ("crisis_selfharm", "crisis_emergency", "foreign_crisis")
 
 
 def _held_out_items(n_rows: int):
-    """The run's rows in order: `oof_policy.run` skips too-long messages within each held-out fold."""
-    from sklearn.model_selection import GroupKFold
-
+    """The run's rows in order (`oof_policy.writer_folds`): each message and its readable, lowercased text."""
     from bot.answer import Engine
     from bot.policy.bank import load_split
-    from oof_policy import N_FOLDS
+    from oof_policy import writer_folds
 
     engine = Engine.load(auto_build=False)
     items = load_split("train") + load_split("dev")
     prepared = {}
-    for _, held in GroupKFold(N_FOLDS).split(items, groups=[i.writer for i in items]):
+    for _, held in writer_folds(items):
         for i in held:
             p = engine.prepare(items[i].text, list(items[i].history))
             if not p.too_long:

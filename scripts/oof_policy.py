@@ -34,9 +34,15 @@ OUT = Path(__file__).resolve().parent.parent / "var" / "oof_policy.npz"
 N_FOLDS = 5
 
 
-def run(extra: list[Path], out: Path) -> None:
+def writer_folds(items: list) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The run's folds: (trained-on rows, held-out rows) of `items`, grouped by writer. A run's stored rows are
+    the held-out rows of fold 0, then fold 1, ..., without the too-long messages (never scored)."""
     from sklearn.model_selection import GroupKFold
 
+    return list(GroupKFold(N_FOLDS).split(items, groups=[item.writer for item in items]))
+
+
+def run(extra: list[Path], out: Path) -> None:
     from bot.answer import Engine
     from bot.index import cached_embedder
     from bot.policy.bank import load_file, load_split
@@ -47,14 +53,13 @@ def run(extra: list[Path], out: Path) -> None:
     engine = Engine.load(auto_build=False)
     items = load_split("train") + load_split("dev")
     embed = cached_embedder(engine.embedder, paths.index_dir())
-    groups = [item.writer for item in items]
     added = [item for path in extra for item in load_file(path, "train")]
     if extra:
         print(f"added to every fold's training, never scored: {len(added)} messages of "
               f"{sorted({item.writer for item in added})}", flush=True)
     columns: dict[str, list] = {k: [] for k in ("p", "window_advice", "windows", "floor_crisis", "floor_advice",
                                                  "label", "kind", "wrapper", "writer", "lang", "detected", "fold")}
-    for fold, (train_rows, held_rows) in enumerate(GroupKFold(N_FOLDS).split(items, groups=groups)):
+    for fold, (train_rows, held_rows) in enumerate(writer_folds(items)):
         started = time.time()
         trained_on = [items[i] for i in train_rows] + added
         model = train_policy(trained_on, engine.preparer, embed, engine.config, engine.embedder.dim)
