@@ -8,7 +8,8 @@ model that never saw its writer. Test writers are never used.
 
     .venv/bin/python scripts/oof_policy.py run       # ~20 min on two cores; writes var/oof_policy.npz
     .venv/bin/python scripts/oof_policy.py analyse   # threshold tables from that file
-    .venv/bin/python scripts/oof_policy.py compare EARLIER.npz   # an earlier run beside this one, same writers
+    .venv/bin/python scripts/oof_policy.py compare EARLIER.npz   # an earlier run beside this one, same writers,
+        # with writer-bootstrap 95% intervals of the pooled differences
     .venv/bin/python scripts/oof_policy.py compare EARLIER.npz --out NOW.npz --now-crisis 0.20
         # the same, reading NOW.npz at another crisis threshold
     .venv/bin/python scripts/oof_policy.py run --extra data/policy/unused/*.jsonl --out var/oof_extra.npz
@@ -209,9 +210,11 @@ def compare(earlier: str, now: Path = OUT, now_crisis: float | None = None) -> N
     t = default_config().settings.thresholds
     runs = {"earlier": dict(np.load(earlier, allow_pickle=True)), "now": dict(np.load(now, allow_pickle=True))}
     common = set(runs["earlier"]["writer"]) & set(runs["now"]["writer"])
+    counts = {}
     for name, d in runs.items():
         crisis = now_crisis if name == "now" and now_crisis is not None else t.crisis
         decided = decide(d, crisis, t.advice, t.advice_window, t.advice_long)
+        counts[name] = writer_counts(d, decided, sorted(common))
         shared = np.isin(d["writer"], sorted(common))
         groups = {"all": shared, "English": shared & (d["lang"] == "en"), "other": shared & (d["lang"] != "en"),
                   "new writers": ~shared}
@@ -225,6 +228,38 @@ def compare(earlier: str, now: Path = OUT, now_crisis: float | None = None) -> N
         print(f"{name:8s} {'shared pooled':12s} " + pooled(d, decided, shared)
               + f"  advice neither refused nor escalated {int((~np.isin(decided[advice], ['advice', 'crisis'])).sum())}"
               + f"  (crisis threshold {crisis})")
+    difference_bootstrap(counts["earlier"], counts["now"])
+
+
+COUNTS = ("crises missed", "wrong escalations", "advice refused", "informational refused or escalated")
+
+
+def writer_counts(d: dict, decided: np.ndarray, writers: list[str]) -> np.ndarray:
+    """Per writer (rows, in `writers` order): the `COUNTS`, pooled over that writer's messages."""
+    rows = []
+    for writer in writers:
+        mine = d["writer"] == writer
+        crises, others = mine & (d["label"] == "crisis"), mine & np.isin(d["label"], ["informational", "off_topic"])
+        advice, informational = mine & (d["label"] == "advice"), mine & (d["label"] == "informational")
+        rows.append([(decided[crises] != "crisis").sum(), (decided[others] == "crisis").sum(),
+                     (decided[advice] == "advice").sum(), np.isin(decided[informational], ["advice", "crisis"]).sum()])
+    return np.array(rows, dtype=np.int64)
+
+
+def difference_bootstrap(earlier: np.ndarray, now: np.ndarray, rounds: int = 5000) -> None:
+    """How sure the pooled differences (now - earlier) are: 95% intervals over writers resampled with
+    replacement (the same writers in both runs, so each resample takes a writer's two figures together)."""
+    diff = now - earlier
+    rng = np.random.default_rng(0)
+    sums = np.array([diff[rng.integers(0, len(diff), len(diff))].sum(axis=0) for _ in range(rounds)])
+    print(f"differences now - earlier, writer bootstrap ({rounds} resamples of {len(diff)} writers):")
+    for j, name in enumerate(COUNTS):
+        low, high = np.percentile(sums[:, j], [2.5, 97.5])
+        print(f"  {name:36s} {int(diff[:, j].sum()):+5d}  95% interval [{low:+.0f}, {high:+.0f}]")
+    cost = 3 * sums[:, 0] + sums[:, 1]
+    low, high = np.percentile(cost, [2.5, 97.5])
+    print(f"  {'crisis cost (3 x missed + wrong)':36s} {int(3 * diff[:, 0].sum() + diff[:, 1].sum()):+5d}  "
+          f"95% interval [{low:+.0f}, {high:+.0f}]  lower in {(cost < 0).mean():.1%}")
 
 
 def pooled(d: dict, decided: np.ndarray, mask: np.ndarray) -> str:
