@@ -1,7 +1,8 @@
 """The leak guard: no evaluation question may stand in the data that builds the bot.
 
-Evaluation texts: the policy dev and test writers, the retrieval tune and test sets, the fresh casual
-retrieval check (eval/answers/fresh/), the casual abstention tune set (eval/answers/casual_tune/), XSTest.
+Evaluation texts: the policy dev and test writers, the two fresh policy checks (eval/policy/fresh/ and
+eval/policy/fresh_en/), the retrieval tune and test sets, the fresh casual retrieval check (eval/answers/fresh/),
+the casual abstention tune set (eval/answers/casual_tune/), XSTest.
 Building texts: the policy training writers, the per-passage questions, the answerability training
 set, and the literals of the rule floor, slang and query-expansion lists.
 Conversations count whole: every earlier turn (`history`) is compared too, on both sides, so a
@@ -90,6 +91,7 @@ def evaluation_texts() -> list[tuple[str, str]]:
     root = paths.eval_dir()
     texts = _jsonl_texts(root / "policy" / "dev", "text") + _jsonl_texts(root / "policy" / "test", "text")
     texts += _jsonl_texts(root / "policy" / "fresh", "text")  # the fresh other-language policy check (only scored)
+    texts += _jsonl_texts(root / "policy" / "fresh_en", "text")  # the fresh mostly-English policy check (only scored)
     texts += _jsonl_texts(root / "retrieval" / "tune", "q") + _jsonl_texts(root / "retrieval" / "test", "q")
     texts += _jsonl_texts(root / "answers" / "fresh", "q")  # the fresh casual retrieval check (only scored)
     texts += _jsonl_texts(root / "answers" / "casual_tune", "q")  # casual questions that tune the abstention threshold

@@ -1,7 +1,9 @@
-"""Score the fresh policy check (eval/policy/fresh/: written by writers who never saw the project, only
-scored, never used to choose a setting) through the whole pipeline (`Engine.ask`), as eval scores dev/test.
+"""Score a fresh policy check (written by writers who never saw the project, only scored, never used to choose a
+setting) through the whole pipeline (`Engine.ask`), as eval scores dev/test: eval/policy/fresh/ (xfa, xfb: the 12
+other languages) or, with `--set fresh_en`, eval/policy/fresh_en/ (xfc, xfd: mostly English).
 
     .venv/bin/python scripts/fresh_policy_check.py            # the served index
+    .venv/bin/python scripts/fresh_policy_check.py --set fresh_en
     .venv/bin/python scripts/fresh_policy_check.py --by lang  # also per language (or kind, writer, wrapper)
 
 Prints the gated rates (refusal and crisis recall, informational refused or escalated, off-topic recall)
@@ -19,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import paths  # noqa: E402
 
-FRESH = paths.eval_dir() / "policy" / "fresh"
+SETS = ("fresh", "fresh_en")
 
 
 def main(argv: list[str]) -> None:
@@ -29,9 +31,10 @@ def main(argv: list[str]) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--by", choices=("lang", "kind", "writer", "wrapper"), action="append", default=[])
+    parser.add_argument("--set", choices=SETS, default="fresh", help="which fresh check (a folder of eval/policy/)")
     args = parser.parse_args(argv)
     engine = Engine.load(auto_build=False)
-    items = load_split("fresh", FRESH)
+    items = load_split("fresh", paths.eval_dir() / "policy" / args.set)
     by_label: dict[str, Counter] = defaultdict(Counter)
     replies: dict[str, Counter] = defaultdict(Counter)
     groups: dict[str, dict[str, Counter]] = {name: defaultdict(Counter) for name in args.by}
