@@ -12,6 +12,7 @@ import random
 from typing import Callable, Sequence
 
 import numpy as np
+from scipy import sparse
 
 from pathlib import Path
 
@@ -71,20 +72,10 @@ def with_typo_copies(items: Sequence[BankItem], copies: int, seed: int) -> list[
     return out
 
 
-def train_policy(items: Sequence[BankItem], preparer: QuestionPreparer, embed: Callable[[list[str]], np.ndarray],
-                 config: PolicyConfig, dim: int) -> PolicyModel:
-    """Train the label and reason models on `items` (training writers only).
-
-    Args:
-        items: Training items of the bank.
-        preparer: The question preparation stage (same as at serving time).
-        embed: Embeds a list of texts (cached by content hash in the index build).
-        config: The policy configuration.
-        dim: Embedding dimension.
-
-    Returns:
-        The trained model.
-    """
+def training_rows(items: Sequence[BankItem], preparer: QuestionPreparer, embed: Callable[[list[str]], np.ndarray],
+                  config: PolicyConfig, dim: int) -> tuple[sparse.csr_matrix, list[str], list[str]]:
+    """The feature rows, labels and advice reasons that `train_policy` fits: `items` plus their typo copies,
+    each prepared as a live question and read whole (see `train_policy` for the arguments)."""
     settings = config.settings.model
     augmented = with_typo_copies(items, settings.typo_copies, settings.seed)
     floor = RuleFloor(config)
@@ -102,4 +93,22 @@ def train_policy(items: Sequence[BankItem], preparer: QuestionPreparer, embed: C
     features = Featurizer(settings, dim).transform(inputs)
     labels = [i.label for i in augmented]
     reasons = [i.kind if i.label == "advice" else "" for i in augmented]
-    return train(features, labels, reasons, settings, source_hash())
+    return features, labels, reasons
+
+
+def train_policy(items: Sequence[BankItem], preparer: QuestionPreparer, embed: Callable[[list[str]], np.ndarray],
+                 config: PolicyConfig, dim: int) -> PolicyModel:
+    """Train the label and reason models on `items` (training writers only).
+
+    Args:
+        items: Training items of the bank.
+        preparer: The question preparation stage (same as at serving time).
+        embed: Embeds a list of texts (cached by content hash in the index build).
+        config: The policy configuration.
+        dim: Embedding dimension.
+
+    Returns:
+        The trained model.
+    """
+    features, labels, reasons = training_rows(items, preparer, embed, config, dim)
+    return train(features, labels, reasons, config.settings.model, source_hash())
