@@ -41,7 +41,7 @@ def run(folds: list[int]) -> None:
     from bot.answer import Engine
     from bot.index import cached_embedder
     from bot.policy.bank import load_split
-    from bot.policy.classify import _ADVICE as ADVICE, floor_hits, policy_inputs
+    from bot.policy.classify import floor_hits, policy_inputs
     from bot.policy.config import LABELS
     from bot.policy.floor import RuleFloor
     from bot.policy.model import Featurizer, PolicyModel, _fit
@@ -76,12 +76,8 @@ def run(folds: list[int]) -> None:
             rows = featurizer.transform(policy_inputs(prepared, vectors, floor))
             probabilities = softmax.label_probabilities(rows)
             hits = floor_hits(floor, prepared.readable, prepared.language)
-            row = {"p": probabilities[0], "p_binary": binary_crisis_probability(b_coef, b_intercept, rows[:1])[0],
-                   "window_advice": probabilities[1:, ADVICE].max() if len(probabilities) > 1 else 0.0,
-                   "windows": len(probabilities) - 1, "floor_crisis": bool(hits.crisis),
-                   "floor_advice": bool(hits.advice or hits.foreign_advice), "label": item.label, "kind": item.kind,
-                   "wrapper": item.wrapper, "writer": item.writer, "lang": item.lang, "detected": prepared.language,
-                   "fold": fold}
+            row = {**oof.stored_row(item, prepared, probabilities, hits, fold),
+                   "p_binary": binary_crisis_probability(b_coef, b_intercept, rows[:1])[0]}
             for key, value in row.items():
                 columns[key].append(value)
         VAR.mkdir(exist_ok=True)

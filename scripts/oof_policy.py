@@ -47,7 +47,7 @@ def run(extra: list[Path], out: Path) -> None:
     from bot.answer import Engine
     from bot.index import cached_embedder
     from bot.policy.bank import load_file, load_split
-    from bot.policy.classify import _ADVICE as ADVICE, Policy, floor_hits, policy_inputs
+    from bot.policy.classify import Policy, floor_hits, policy_inputs
     from bot.policy.training import train_policy
     from bot.query import vectors_of
 
@@ -73,11 +73,7 @@ def run(extra: list[Path], out: Path) -> None:
             vectors = vectors_of(prepared, embed(prepared.texts_to_embed()))
             probabilities = policy.probabilities(policy_inputs(prepared, vectors, policy.floor))
             hits = floor_hits(policy.floor, prepared.readable, prepared.language)
-            window_advice = probabilities[1:, ADVICE].max() if len(probabilities) > 1 else 0.0
-            row = {"p": probabilities[0], "window_advice": window_advice, "windows": len(probabilities) - 1,
-                   "floor_crisis": bool(hits.crisis), "floor_advice": bool(hits.advice or hits.foreign_advice),
-                   "label": item.label, "kind": item.kind, "wrapper": item.wrapper, "writer": item.writer,
-                   "lang": item.lang, "detected": prepared.language, "fold": fold}
+            row = stored_row(item, prepared, probabilities, hits, fold)
             for key, value in row.items():
                 columns[key].append(value)
         print(f"fold {fold}: {len(held_rows)} messages of {sorted({items[i].writer for i in held_rows})} "
@@ -85,6 +81,18 @@ def run(extra: list[Path], out: Path) -> None:
     out.parent.mkdir(exist_ok=True)
     np.savez_compressed(out, **{k: np.array(v) for k, v in columns.items()})
     print(f"wrote {out}")
+
+
+def stored_row(item, prepared, probabilities: np.ndarray, hits, fold: int) -> dict:
+    """What a run stores of one held-out message: its probability rows (whole message, then windows) reduced to
+    what `decide` replays, the floor's hits, and the item's labels and writer (no text)."""
+    from bot.policy.classify import _ADVICE as ADVICE
+
+    return {"p": probabilities[0], "window_advice": probabilities[1:, ADVICE].max() if len(probabilities) > 1 else 0.0,
+            "windows": len(probabilities) - 1, "floor_crisis": bool(hits.crisis),
+            "floor_advice": bool(hits.advice or hits.foreign_advice), "label": item.label, "kind": item.kind,
+            "wrapper": item.wrapper, "writer": item.writer, "lang": item.lang, "detected": prepared.language,
+            "fold": fold}
 
 
 def decide(d: dict, crisis: float, advice: float, window: float, advice_long: float) -> np.ndarray:
