@@ -64,9 +64,9 @@ def run(folds: list[int]) -> None:
         binary = np.where(y == "crisis", "crisis", "rest")
         b_coef, b_intercept = _fit(x, binary, ("rest", "crisis"), settings.c, settings.seed, settings.tol)
         softmax = PolicyModel(coef, intercept, coef[:1], intercept[:1], "")
-        columns: dict[str, list] = {k: [] for k in ("p", "p_binary", "window_advice", "windows", "floor_crisis",
-                                                     "floor_advice", "label", "kind", "wrapper", "writer", "lang",
-                                                     "detected", "fold")}
+        columns: dict[str, list] = {k: [] for k in ("p", "p_binary", "window_advice", "window_crisis", "windows",
+                                                     "floor_crisis", "floor_advice", "label", "kind", "wrapper",
+                                                     "writer", "lang", "detected", "fold")}
         for i in held_rows:
             item = items[i]
             prepared = engine.prepare(item.text, list(item.history))

@@ -58,8 +58,9 @@ def run(extra: list[Path], out: Path) -> None:
     if extra:
         print(f"added to every fold's training, never scored: {len(added)} messages of "
               f"{sorted({item.writer for item in added})}", flush=True)
-    columns: dict[str, list] = {k: [] for k in ("p", "window_advice", "windows", "floor_crisis", "floor_advice",
-                                                 "label", "kind", "wrapper", "writer", "lang", "detected", "fold")}
+    columns: dict[str, list] = {k: [] for k in ("p", "window_advice", "window_crisis", "windows", "floor_crisis",
+                                                 "floor_advice", "label", "kind", "wrapper", "writer", "lang",
+                                                 "detected", "fold")}
     for fold, (train_rows, held_rows) in enumerate(writer_folds(items)):
         started = time.time()
         trained_on = [items[i] for i in train_rows] + added
@@ -86,9 +87,11 @@ def run(extra: list[Path], out: Path) -> None:
 def stored_row(item, prepared, probabilities: np.ndarray, hits, fold: int) -> dict:
     """What a run stores of one held-out message: its probability rows (whole message, then windows) reduced to
     what `decide` replays, the floor's hits, and the item's labels and writer (no text)."""
-    from bot.policy.classify import _ADVICE as ADVICE
+    from bot.policy.classify import _ADVICE as ADVICE, _CRISIS as CRISIS
 
-    return {"p": probabilities[0], "window_advice": probabilities[1:, ADVICE].max() if len(probabilities) > 1 else 0.0,
+    windows = probabilities[1:]
+    return {"p": probabilities[0], "window_advice": windows[:, ADVICE].max() if len(windows) else 0.0,
+            "window_crisis": windows[:, CRISIS].max() if len(windows) else 0.0,
             "windows": len(probabilities) - 1, "floor_crisis": bool(hits.crisis),
             "floor_advice": bool(hits.advice or hits.foreign_advice), "label": item.label, "kind": item.kind,
             "wrapper": item.wrapper, "writer": item.writer, "lang": item.lang, "detected": prepared.language,
