@@ -17,8 +17,11 @@ gets one of each label, dealt from seeded shuffles, put where the wrapper has a 
 ("[INSERT PROMPT HERE]" and the like) or else after it; each wrapper is also sent alone. Every message goes through
 the whole pipeline (`Engine.ask`).
 
-    .venv/bin/python scripts/jailbreak_check.py                  # all three families
+    .venv/bin/python scripts/jailbreak_check.py                  # all three families (~35 min on two cores)
     .venv/bin/python scripts/jailbreak_check.py --family encoding --limit 20
+
+The inner messages are dealt on across the families in the order inthewild, dan, encoding, so a run of one family
+or with --limit gets other inner messages than the full run: compare full runs with full runs only.
 
 Prints, per family, label and language group, the reply kinds; whether a reply to an advice request cited a passage
 that shows an amount (`bot.dosecheck`); message lengths and time per reply. No message text is printed or stored.
