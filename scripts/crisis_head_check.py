@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -64,9 +65,7 @@ def run(folds: list[int]) -> None:
         binary = np.where(y == "crisis", "crisis", "rest")
         b_coef, b_intercept = _fit(x, binary, ("rest", "crisis"), settings.c, settings.seed, settings.tol)
         softmax = PolicyModel(coef, intercept, coef[:1], intercept[:1], "")
-        columns: dict[str, list] = {k: [] for k in ("p", "p_binary", "window_advice", "window_crisis", "windows",
-                                                     "floor_crisis", "floor_advice", "label", "kind", "wrapper",
-                                                     "writer", "lang", "detected", "fold")}
+        columns: dict[str, list] = defaultdict(list)  # the keys of `oof.stored_row`, and p_binary
         for i in held_rows:
             item = items[i]
             prepared = engine.prepare(item.text, list(item.history))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -58,9 +59,7 @@ def run(extra: list[Path], out: Path) -> None:
     if extra:
         print(f"added to every fold's training, never scored: {len(added)} messages of "
               f"{sorted({item.writer for item in added})}", flush=True)
-    columns: dict[str, list] = {k: [] for k in ("p", "window_advice", "window_crisis", "windows", "floor_crisis",
-                                                 "floor_advice", "label", "kind", "wrapper", "writer", "lang",
-                                                 "detected", "fold")}
+    columns: dict[str, list] = defaultdict(list)  # the keys of `stored_row`
     for fold, (train_rows, held_rows) in enumerate(writer_folds(items)):
         started = time.time()
         trained_on = [items[i] for i in train_rows] + added
