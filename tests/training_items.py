@@ -42,7 +42,8 @@ def small_policy():
 
     config = bot.policy.config.default_config()
     small = config.model_copy(update={"settings": config.settings.model_copy(update={
-        "model": config.settings.model.model_copy(update={"hash_bits": 10, "typo_copies": 0, "jailbreak_wrappers": False})})})
+        "model": config.settings.model.model_copy(update={"hash_bits": 10, "typo_copies": 0,
+                                                           "jailbreak_wrappers": False})})})
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(bot.policy.config, "default_config", lambda: small)
         patch.setattr(bot.answer, "default_config", lambda: small)
