@@ -2,7 +2,7 @@
 
 Runs once per question. It cleans the input, undoes disguises (bot/deobfuscate.py), detects the
 language, decides whether the earlier turns are needed (a follow-up), splits a long message into
-overlapping windows, and makes the search text (slang, spelling fixed against the corpus
+overlapping windows and into sentences (`segments`), and makes the search text (slang, spelling fixed against the corpus
 vocabulary, query expansions from data/expansions.yaml). `texts_to_embed` lists every text the
 question needs embedded, so the engine makes one model call for all of them.
 """
@@ -72,6 +72,26 @@ def windows(text: str, size: int, overlap: int) -> tuple[str, ...]:
     return tuple(w for w in out if w)
 
 
+_LINE_RE = re.compile(r"[\n\r\u2028\u2029\x85\x0b\x0c]+")
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?\u3002\uff01\uff1f])\s+")
+MIN_SEGMENT_CHARS = 8
+
+
+def segments(raw: str) -> tuple[str, ...]:
+    """The sentences of a long message, each line read on its own (cleaned and made readable as a whole
+    message is), in order, without repeats and without pieces shorter than `MIN_SEGMENT_CHARS`: a request
+    placed inside a long preamble (a jailbreak prompt) is read apart from the preamble's words. Lines are
+    split before cleaning, which joins them."""
+    out: dict[str, None] = {}
+    for line in _LINE_RE.split(raw):
+        readable = readable_text(clean_question(line).text)
+        for sentence in _SENTENCE_END_RE.split(readable):
+            sentence = sentence.strip()
+            if len(sentence) >= MIN_SEGMENT_CHARS:
+                out.setdefault(sentence, None)
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class PreparedQuestion:
     """Everything the policy and retrieval read of one question."""
@@ -86,6 +106,7 @@ class PreparedQuestion:
     search_text: str          # what retrieval embeds and matches (message_text unless a follow-up)
     windows: tuple[str, ...]  # readable windows of a long message (() if short)
     too_long: bool
+    segments: tuple[str, ...] = ()  # readable sentences of a long message (() if short)
 
     @cached_property
     def readable_tokens(self) -> frozenset[str]:
@@ -100,7 +121,12 @@ class PreparedQuestion:
             texts.append(self.context_text)
         if self.search_text not in texts:
             texts.append(self.search_text)
-        return texts + list(self.windows)
+        return texts + list(self.windows) + list(self.segments)
+
+    def fixed_texts(self) -> list[str]:
+        """`texts_to_embed` without the windows and sentences of a long message."""
+        texts = self.texts_to_embed()
+        return texts[: len(texts) - len(self.windows) - len(self.segments)]
 
 
 @dataclass(frozen=True)
@@ -111,15 +137,18 @@ class QuestionVectors:
     context: object | None    # the message with its earlier turns, or None
     search: object            # what retrieval searches with
     windows: tuple            # one per window
+    segments: tuple = ()      # one per sentence of a long message
 
 
 def vectors_of(prepared: PreparedQuestion, vectors: Sequence) -> QuestionVectors:
     """Map the rows embedded for `texts_to_embed` back to their roles."""
     texts = prepared.texts_to_embed()
     by_text = {t: vectors[i] for i, t in enumerate(texts)}
-    n_fixed = len(texts) - len(prepared.windows)
+    n_fixed = len(texts) - len(prepared.windows) - len(prepared.segments)
+    n_windows = n_fixed + len(prepared.windows)
     return QuestionVectors(message=vectors[0], context=by_text.get(prepared.context_text) if prepared.context_text else None,
-                           search=by_text[prepared.search_text], windows=tuple(vectors[n_fixed:]))
+                           search=by_text[prepared.search_text], windows=tuple(vectors[n_fixed:n_windows]),
+                           segments=tuple(vectors[n_windows:len(texts)]))
 
 
 class QuestionPreparer:
@@ -161,12 +190,13 @@ class QuestionPreparer:
         if follow_up and self.places is not None and self.places.named_in(readable):
             search_context = self.places.remove_from(context)  # "and in Ohio?" searches Ohio only
         search_base = self._normalised(f"{search_context} {readable}") if follow_up else message_text
+        long_windows = windows(readable, self.window_size, self.window_overlap) if not clean.too_long else ()
+        raw = question if isinstance(question, str) else clean.text
         return PreparedQuestion(
             text=clean.text, readable=readable, language=detect(readable), context=context,
             follow_up=follow_up, message_text=message_text, context_text=context_text,
             search_text=search_base,
-            windows=windows(readable, self.window_size, self.window_overlap) if not clean.too_long else (),
-            too_long=clean.too_long,
+            windows=long_windows, too_long=clean.too_long, segments=segments(raw) if long_windows else (),
         )
 
 

@@ -48,7 +48,7 @@ def run(extra: list[Path], out: Path) -> None:
     from bot.answer import Engine
     from bot.index import cached_embedder
     from bot.policy.bank import load_file, load_split
-    from bot.policy.classify import Policy, floor_hits, policy_inputs
+    from bot.policy.classify import Policy, floor_hits, policy_inputs, sentence_inputs
     from bot.policy.training import train_policy
     from bot.query import vectors_of
 
@@ -71,9 +71,10 @@ def run(extra: list[Path], out: Path) -> None:
             if prepared.too_long:
                 continue
             vectors = vectors_of(prepared, embed(prepared.texts_to_embed()))
-            probabilities = policy.probabilities(policy_inputs(prepared, vectors, policy.floor))
+            inputs = policy_inputs(prepared, vectors, policy.floor)
+            probabilities = policy.probabilities(inputs + sentence_inputs(prepared, vectors, policy.floor))
             hits = floor_hits(policy.floor, prepared.readable, prepared.language)
-            row = stored_row(item, prepared, probabilities, hits, fold)
+            row = stored_row(item, prepared, probabilities[:len(inputs)], hits, fold, probabilities[len(inputs):])
             for key, value in row.items():
                 columns[key].append(value)
         print(f"fold {fold}: {len(held_rows)} messages of {sorted({items[i].writer for i in held_rows})} "
@@ -83,33 +84,42 @@ def run(extra: list[Path], out: Path) -> None:
     print(f"wrote {out}")
 
 
-def stored_row(item, prepared, probabilities: np.ndarray, hits, fold: int) -> dict:
-    """What a run stores of one held-out message: its probability rows (whole message, then windows) reduced to
-    what `decide` replays, the floor's hits, and the item's labels and writer (no text)."""
+def stored_row(item, prepared, probabilities: np.ndarray, hits, fold: int, sentences: np.ndarray | None = None) -> dict:
+    """What a run stores of one held-out message: its probability rows (whole message, then windows; then the rows of
+    its sentences read on its own, `bot.query.segments`) reduced to what `decide` replays, the floor's hits, and the
+    item's labels and writer (no text)."""
     from bot.policy.classify import _ADVICE as ADVICE, _CRISIS as CRISIS
 
     windows = probabilities[1:]
+    sentences = np.zeros((0, probabilities.shape[1])) if sentences is None else sentences
     return {"p": probabilities[0], "window_advice": windows[:, ADVICE].max() if len(windows) else 0.0,
             "window_crisis": windows[:, CRISIS].max() if len(windows) else 0.0,
+            "sentence_advice": sentences[:, ADVICE].max() if len(sentences) else 0.0,
+            "sentence_crisis": sentences[:, CRISIS].max() if len(sentences) else 0.0, "sentences": len(sentences),
             "windows": len(probabilities) - 1, "floor_crisis": bool(hits.crisis),
             "floor_advice": bool(hits.advice or hits.foreign_advice), "label": item.label, "kind": item.kind,
             "wrapper": item.wrapper, "writer": item.writer, "lang": item.lang, "detected": prepared.language,
             "fold": fold}
 
 
-def decide(d: dict, crisis: float, advice: float, window: float, advice_long: float) -> np.ndarray:
+def decide(d: dict, crisis: float, advice: float, window: float, advice_long: float,
+           sentence: float | None = None) -> np.ndarray:
     """`Policy.decide` (its `decision_kind`) over the stored probabilities at these thresholds, as far as
     crisis and refusal go (the rest is "other"); `advice_long` is the whole-message advice threshold of a
-    message with windows."""
+    message with windows; `sentence` the threshold of one sentence of a long message (None: not read; a run
+    stored before sentences were read has none)."""
     from bot.policy.classify import decision_kind
     from bot.policy.config import default_config
 
     t = default_config().settings.thresholds.model_copy(
-        update={"crisis": crisis, "advice": advice, "advice_window": window, "advice_long": advice_long})
+        update={"crisis": crisis, "advice": advice, "advice_window": window, "advice_long": advice_long,
+                "advice_sentence": sentence})
     names = {"crisis": "crisis", "refusal": "advice"}
-    return np.array([names.get(decision_kind(p, float(w), bool(fc), bool(fa), n > 0, lang, t), "other")
-                     for p, w, fc, fa, n, lang in zip(d["p"], d["window_advice"], d["floor_crisis"],
-                                                      d["floor_advice"], d["windows"], d["detected"])],
+    sentence_advice = d.get("sentence_advice", np.zeros(len(d["p"])))
+    return np.array([names.get(decision_kind(p, float(w), bool(fc), bool(fa), n > 0, lang, t, float(s)), "other")
+                     for p, w, fc, fa, n, lang, s in zip(d["p"], d["window_advice"], d["floor_crisis"],
+                                                         d["floor_advice"], d["windows"], d["detected"],
+                                                         sentence_advice)],
                     dtype=object)
 
 

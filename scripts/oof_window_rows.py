@@ -35,14 +35,14 @@ def train_with_window_rows(labels_with_windows: set[str]):
         floor = RuleFloor(config)
         prepared = [preparer.prepare(i.text, list(i.history)) for i in augmented]
         use = [bool(p.windows) and i.label in labels_with_windows for p, i in zip(prepared, augmented)]
-        texts = [p.texts_to_embed() if w else p.texts_to_embed()[: len(p.texts_to_embed()) - len(p.windows)]
+        texts = [p.fixed_texts() + list(p.windows) if w else p.fixed_texts()
                  for p, w in zip(prepared, use)]
         vectors = embed([t for group in texts for t in group])
         inputs, labels, reasons, start = [], [], [], 0
         for p, group, w, item in zip(prepared, texts, use, augmented):
             rows = vectors[start:start + len(group)]
             start += len(group)
-            whole = p.__class__(**{**p.__dict__, "windows": ()})
+            whole = p.__class__(**{**p.__dict__, "windows": (), "segments": ()})
             parts = [policy_inputs(whole, vectors_of(whole, rows), floor)[0]]
             if w:
                 parts += policy_inputs(p, vectors_of(p, rows), floor)[1:]

@@ -152,5 +152,6 @@ def test_decision_kind_order_and_thresholds(p, window, floor_crisis, floor_advic
     from bot.policy.classify import decision_kind
     from bot.policy.config import Thresholds
 
-    t = Thresholds(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, off_topic=0.50)
+    t = Thresholds(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_sentence=None,
+                   off_topic=0.50)
     assert decision_kind(p, window, floor_crisis, floor_advice, windows, language, t) == expected

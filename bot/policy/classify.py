@@ -7,7 +7,9 @@ judged as a whole and window by window: the rule floor reads all of it, and any 
 reads as an advice request with high confidence (`advice_window`, above the whole message's threshold:
 the whole of a long message has its own threshold, `advice_long`, as its vector reads only its start;
 a window out of context can look like a request) decides (the model's crisis reading of a window alone, out of context,
-escalated long stories on the dev writers, so a crisis is judged on the whole message and by the floor). A message above the hard cap gets the "too long" reply, unless the floor sees a crisis in it.
+escalated long stories on the dev writers, so a crisis is judged on the whole message and by the floor). So does
+any sentence of a long message (`bot.query.segments`) read on its own as an advice request at `advice_sentence`
+or above, when that threshold is set: a request inside a jailbreak preamble is read apart from the preamble. A message above the hard cap gets the "too long" reply, unless the floor sees a crisis in it.
 The policy never calls the embedding model: it reads the vectors the engine computed once.
 """
 
@@ -35,7 +37,7 @@ class Decision:
 
 
 def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool, floor_advice: bool,
-                  has_windows: bool, language: str, t: Thresholds) -> str:
+                  has_windows: bool, language: str, t: Thresholds, sentence_advice: float = 0.0) -> str:
     """The one decision rule, from the probabilities and the floor's hits: "crisis", "refusal",
     "non_english", "off_topic" or "retrieve". `Policy.decide` serves it; the threshold scripts
     (scripts/oof_policy.py, tune_policy.py, cv_advice_threshold.py) replay it over stored probabilities.
@@ -47,11 +49,14 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
         has_windows: Whether the message is long enough to be read window by window.
         language: The detected language.
         t: The thresholds.
+        sentence_advice: The highest P(advice) of a sentence of a long message read on its own (0 without).
     """
     if floor_crisis or p_whole[_CRISIS] >= t.crisis:
         return "crisis"
     whole_threshold = t.advice_long if has_windows else t.advice
     if floor_advice or p_whole[_ADVICE] >= whole_threshold or window_advice >= t.advice_window:
+        return "refusal"
+    if t.advice_sentence is not None and sentence_advice >= t.advice_sentence:
         return "refusal"
     if language != "en":
         return "non_english"
@@ -60,12 +65,16 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
     return "retrieve"
 
 
-def kind_from_probabilities(p: np.ndarray, hits: FloorHits, language: str, t: Thresholds) -> str:
+def kind_from_probabilities(p: np.ndarray, hits: FloorHits, language: str, t: Thresholds,
+                            n_sentences: int = 0) -> str:
     """`decision_kind` from the probability rows of `policy_inputs` (whole message first, then its
-    windows) and the floor's hits of the whole message."""
-    window_advice = float(p[1:, _ADVICE].max()) if len(p) > 1 else 0.0
+    windows), followed by the rows of its last `n_sentences` sentences (`sentence_inputs`), and the
+    floor's hits of the whole message."""
+    windows, sentences = p[1:len(p) - n_sentences], p[len(p) - n_sentences:]
+    window_advice = float(windows[:, _ADVICE].max()) if len(windows) else 0.0
+    sentence_advice = float(sentences[:, _ADVICE].max()) if n_sentences else 0.0
     return decision_kind(p[0], window_advice, bool(hits.crisis), bool(hits.advice or hits.foreign_advice),
-                         len(p) > 1, language, t)
+                         len(windows) > 0, language, t, sentence_advice)
 
 
 def policy_inputs(prepared: PreparedQuestion, vectors: QuestionVectors, floor: RuleFloor,
@@ -81,6 +90,12 @@ def policy_inputs(prepared: PreparedQuestion, vectors: QuestionVectors, floor: R
                          tuple(floor_hits(floor, w, prepared.language).as_features()), v, None)
              for w, v in zip(prepared.windows, vectors.windows)]
     return [whole, *parts]
+
+
+def sentence_inputs(prepared: PreparedQuestion, vectors: QuestionVectors, floor: RuleFloor) -> list[PolicyInput]:
+    """The classifier's inputs for each sentence of a long message, read on its own (no earlier turns)."""
+    return [PolicyInput(s, "", prepared.language, tuple(floor_hits(floor, s, prepared.language).as_features()), v,
+                        None) for s, v in zip(prepared.segments, vectors.segments)]
 
 
 def floor_hits(floor: RuleFloor, text: str, language: str) -> FloorHits:
@@ -110,14 +125,16 @@ class Policy:
         if prepared.too_long:
             return Decision("crisis", "floor") if hits.crisis else Decision("too_long")
         inputs = policy_inputs(prepared, vectors, self.floor, hits)  # the whole message is matched once
-        features = self.featurizer.rows(inputs)  # transform's rows without scipy matrices (same products)
+        sentences = sentence_inputs(prepared, vectors, self.floor) if t.advice_sentence is not None else []
+        features = self.featurizer.rows(inputs + sentences)  # transform's rows without scipy matrices (same products)
         p = self.model.label_probabilities(features)
         crisis, advice, off = float(p[0, _CRISIS]), float(p[0, _ADVICE]), float(p[0, _OFF])
-        window_advice = float(p[1:, _ADVICE].max()) if len(inputs) > 1 else 0.0
+        window_advice = float(p[1:len(inputs), _ADVICE].max()) if len(inputs) > 1 else 0.0
+        sentence_advice = float(p[len(inputs):, _ADVICE].max()) if sentences else 0.0
         scores = {"p_crisis": round(crisis, 4), "p_advice": round(advice, 4), "p_off_topic": round(off, 4),
-                  "p_advice_window": round(window_advice, 4), "windows": len(inputs) - 1,
-                  "language": prepared.language}
-        kind = kind_from_probabilities(p, hits, prepared.language, t)
+                  "p_advice_window": round(window_advice, 4), "p_advice_sentence": round(sentence_advice, 4),
+                  "windows": len(inputs) - 1, "sentences": len(sentences), "language": prepared.language}
+        kind = kind_from_probabilities(p, hits, prepared.language, t, len(sentences))
         if kind == "crisis":
             return Decision("crisis", "floor" if hits.crisis else "model", scores)
         if kind == "refusal":

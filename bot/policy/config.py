@@ -43,6 +43,8 @@ class Thresholds(_Strict):
     advice: float = Field(gt=0, lt=1)           # the whole message
     advice_long: float = Field(gt=0, lt=1)      # the whole message, when it is long enough to have windows
     advice_window: float = Field(gt=0, lt=1)    # one window of a long message, read out of context
+    advice_sentence: float | None = Field(gt=0, le=1)  # one sentence of a long message, read on its own;
+                                                        # None (null): sentences are not read
     off_topic: float = Field(gt=0, lt=1)
 
 

@@ -84,15 +84,15 @@ def training_rows(items: Sequence[BankItem], preparer: QuestionPreparer, embed: 
     augmented = with_typo_copies(items, settings.typo_copies, settings.seed)
     floor = RuleFloor(config)
     prepared = [preparer.prepare(i.text, list(i.history)) for i in augmented]
-    texts = [p.texts_to_embed()[: len(p.texts_to_embed()) - len(p.windows)] for p in prepared]
+    texts = [p.fixed_texts() for p in prepared]
     flat = [t for group in texts for t in group]
     vectors = embed(flat)
     inputs, start = [], 0
     for p, group in zip(prepared, texts):
         rows = vectors[start:start + len(group)]
         start += len(group)
-        # Long training messages are read whole (their windows carry no label of their own).
-        whole = p.__class__(**{**p.__dict__, "windows": ()})
+        # Long training messages are read whole (their windows and sentences carry no label of their own).
+        whole = p.__class__(**{**p.__dict__, "windows": (), "segments": ()})
         inputs.append(policy_inputs(whole, vectors_of(whole, rows), floor)[0])
     labels = [i.label for i in augmented]
     reasons = [i.kind if i.label == "advice" else "" for i in augmented]
