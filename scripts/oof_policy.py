@@ -8,6 +8,8 @@ model that never saw its writer. Test writers are never used.
 
     .venv/bin/python scripts/oof_policy.py run       # ~20 min on two cores; writes var/oof_policy.npz
     .venv/bin/python scripts/oof_policy.py analyse   # threshold tables from that file
+    .venv/bin/python scripts/oof_policy.py sentences --out RUN.npz   # what reading a long message's sentences on
+        # their own (advice_sentence) changes, at candidate thresholds
     .venv/bin/python scripts/oof_policy.py compare EARLIER.npz   # an earlier run beside this one, same writers,
         # with writer-bootstrap 95% intervals of the pooled differences
     .venv/bin/python scripts/oof_policy.py compare EARLIER.npz --out NOW.npz --now-crisis 0.20
@@ -292,11 +294,42 @@ def pooled(d: dict, decided: np.ndarray, mask: np.ndarray) -> str:
             f"{refused}/{int(advice.sum())}  informational refused or escalated {over}/{int(informational.sum())}")
 
 
+def sentences(path: Path = OUT, candidates: tuple[float, ...] = (0.90, 0.95, 0.98)) -> None:
+    """What reading each sentence of a long message on its own (`advice_sentence`) changes, at each candidate
+    threshold, the other thresholds as served: messages newly refused by label (pooled, long messages only: a
+    short message has no sentences read), and the means over writers over all messages. Needs a run stored with
+    sentences (docs/decisions/2026-12-06-sentence-advice.txt)."""
+    from bot.policy.config import default_config
+
+    d = dict(np.load(path, allow_pickle=True))
+    if "sentence_advice" not in d:
+        sys.exit(f"{path} was stored before sentences were read: run again")
+    t = default_config().settings.thresholds
+    base = decide(d, t.crisis, t.advice, t.advice_window, t.advice_long, None)
+    long, everything = d["windows"] > 0, np.ones(len(d["p"]), bool)
+    by_label = ", ".join(f"{label} {int((long & (d['label'] == label)).sum())}"
+                         for label in ("advice", "crisis", "informational", "off_topic"))
+    print(f"{len(d['p'])} messages, {long.sum()} long ({by_label})")
+    a, b = scores(d, base, everything), scores(d, base, long)
+    print(f"  none   all: advice {a[0]:.3f} over {a[2]:.3f} | long: advice {b[0]:.3f} over {b[2]:.3f} "
+          f"| long advice refused {int((long & (d['label'] == 'advice') & (base == 'advice')).sum())}")
+    for candidate in candidates:
+        decided = decide(d, t.crisis, t.advice, t.advice_window, t.advice_long, candidate)
+        new = (decided == "advice") & (base != "advice") & long
+        newly = {label: int((new & (d["label"] == label)).sum()) for label in ("advice", "crisis", "informational",
+                                                                                "off_topic")}
+        a, b = scores(d, decided, everything), scores(d, decided, long)
+        writers = len(np.unique(d["writer"][new & (d["label"] == "informational")]))
+        print(f"  {candidate:.2f}   all: advice {a[0]:.3f} over {a[2]:.3f} | long: advice {b[0]:.3f} over {b[2]:.3f} "
+              f"| newly refused: " + ", ".join(f"{k} {v}" for k, v in newly.items())
+              + f" (informational of {writers} writers)")
+
+
 def main(argv: list[str]) -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", nargs="?", default="analyse", choices=("run", "analyse", "compare"))
+    parser.add_argument("command", nargs="?", default="analyse", choices=("run", "analyse", "compare", "sentences"))
     parser.add_argument("earlier", nargs="?", help="compare: an earlier run's .npz")
     parser.add_argument("--extra", nargs="*", type=Path, default=[],
                         help="run: writer files added to every fold's training")
@@ -310,6 +343,8 @@ def main(argv: list[str]) -> None:
         if not args.earlier:
             parser.error("compare needs an earlier run's .npz")
         compare(args.earlier, args.out, args.now_crisis)
+    elif args.command == "sentences":
+        sentences(args.out)
     else:
         analyse(args.out)
 
