@@ -323,6 +323,27 @@ def sentences(path: Path = OUT, candidates: tuple[float, ...] = (0.90, 0.95, 0.9
         print(f"  {candidate:.2f}   all: advice {a[0]:.3f} over {a[2]:.3f} | long: advice {b[0]:.3f} over {b[2]:.3f} "
               f"| newly refused: " + ", ".join(f"{k} {v}" for k, v in newly.items())
               + f" (informational of {writers} writers)")
+    sentence_crises(d, base, long, everything)
+
+
+def sentence_crises(d: dict, base: np.ndarray, long: np.ndarray, everything: np.ndarray) -> None:
+    """A sentence's crisis reading (docs/decisions/2026-12-06-sentence-crisis.txt): escalate where a sentence reaches
+    P(crisis) >= s and the whole message P(crisis) >= w, on top of `base` (crisis is judged first)."""
+    from bot.policy.classify import _CRISIS as CRISIS
+
+    crises, others = d["label"] == "crisis", np.isin(d["label"], ["informational", "off_topic"])
+    base_cost = 3 * int((crises & (base != "crisis")).sum()) + int((others & (base == "crisis")).sum())
+    print(f"sentence crisis reading; served crisis cost (3 x missed + wrong) {base_cost}, over all "
+          f"{scores(d, base, everything)[2]:.3f}")
+    for s in (0.95, 0.99):
+        for w in (0.0, 0.05, 0.10):
+            new = long & (base != "crisis") & (d["sentence_crisis"] >= s) & (d["p"][:, CRISIS] >= w)
+            decided = np.where(new, "crisis", base).astype(object)
+            cost = 3 * int((crises & (decided != "crisis")).sum()) + int((others & (decided == "crisis")).sum())
+            newly = {label: int((new & (d["label"] == label)).sum()) for label in ("crisis", "advice", "informational",
+                                                                                    "off_topic")}
+            print(f"  s {s:.2f} w {w:.2f}: newly escalated " + ", ".join(f"{k} {v}" for k, v in newly.items())
+                  + f" | cost {cost} ({cost - base_cost:+d}) | over all {scores(d, decided, everything)[2]:.3f}")
 
 
 def main(argv: list[str]) -> None:

@@ -153,7 +153,7 @@ def test_decision_kind_order_and_thresholds(p, window, floor_crisis, floor_advic
     from bot.policy.config import Thresholds
 
     t = Thresholds(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_sentence=None,
-                   off_topic=0.50)
+                   crisis_sentence=None, crisis_sentence_whole=0.0, off_topic=0.50)
     assert decision_kind(p, window, floor_crisis, floor_advice, windows, language, t) == expected
 
 
@@ -162,10 +162,24 @@ def test_a_sentence_of_a_long_message_refuses_only_when_its_threshold_is_set():
     from bot.policy.config import Thresholds
 
     off = Thresholds(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_sentence=None,
-                     off_topic=0.50)
+                     crisis_sentence=None, crisis_sentence_whole=0.0, off_topic=0.50)
     on = off.model_copy(update={"advice_sentence": 0.95})
     assert decision_kind(_p(), 0.0, False, False, True, "en", off, 0.99) == "retrieve"
     assert decision_kind(_p(), 0.0, False, False, True, "en", on, 0.95) == "refusal"
     assert decision_kind(_p(), 0.0, False, False, True, "en", on, 0.94) == "retrieve"
     assert decision_kind(_p(crisis=0.30), 0.0, False, False, True, "en", on, 0.99) == "crisis"  # crisis first
     assert decision_kind(_p(off=0.9), 0.0, False, False, True, "de", on, 0.99) == "refusal"  # before language
+
+
+def test_a_sentence_read_as_a_crisis_escalates_only_when_set_and_the_whole_reaches_its_bar():
+    from bot.policy.classify import decision_kind
+    from bot.policy.config import Thresholds
+
+    off = Thresholds(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_sentence=0.95,
+                     crisis_sentence=None, crisis_sentence_whole=0.0, off_topic=0.50)
+    on = off.model_copy(update={"crisis_sentence": 0.99, "crisis_sentence_whole": 0.05})
+    assert decision_kind(_p(crisis=0.10), 0.0, False, False, True, "en", off, 0.0, 1.0) == "retrieve"
+    assert decision_kind(_p(crisis=0.10), 0.0, False, False, True, "en", on, 0.0, 0.99) == "crisis"
+    assert decision_kind(_p(crisis=0.04), 0.0, False, False, True, "en", on, 0.0, 1.0) == "retrieve"  # whole's bar
+    assert decision_kind(_p(crisis=0.10), 0.0, False, False, True, "en", on, 0.0, 0.98) == "retrieve"
+    assert decision_kind(_p(crisis=0.10, advice=0.9), 0.0, False, False, True, "en", on, 1.0, 1.0) == "crisis"  # first

@@ -9,7 +9,9 @@ the whole of a long message has its own threshold, `advice_long`, as its vector 
 a window out of context can look like a request) decides (the model's crisis reading of a window alone, out of context,
 escalated long stories on the dev writers, so a crisis is judged on the whole message and by the floor). So does
 any sentence of a long message (`bot.query.segments`) read on its own as an advice request at `advice_sentence`
-or above, when that threshold is set: a request inside a jailbreak preamble is read apart from the preamble. A message above the hard cap gets the "too long" reply, unless the floor sees a crisis in it.
+or above, when that threshold is set: a request inside a jailbreak preamble is read apart from the preamble. A
+sentence read as a crisis at `crisis_sentence` or above escalates, when that threshold is set and the whole message's
+P(crisis) reaches `crisis_sentence_whole`, after the whole message's crisis checks and before any advice check. A message above the hard cap gets the "too long" reply, unless the floor sees a crisis in it.
 The policy never calls the embedding model: it reads the vectors the engine computed once.
 """
 
@@ -37,7 +39,8 @@ class Decision:
 
 
 def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool, floor_advice: bool,
-                  has_windows: bool, language: str, t: Thresholds, sentence_advice: float = 0.0) -> str:
+                  has_windows: bool, language: str, t: Thresholds, sentence_advice: float = 0.0,
+                  sentence_crisis: float = 0.0) -> str:
     """The one decision rule, from the probabilities and the floor's hits: "crisis", "refusal",
     "non_english", "off_topic" or "retrieve". `Policy.decide` serves it; the threshold scripts
     (scripts/oof_policy.py, tune_policy.py, cv_advice_threshold.py) replay it over stored probabilities.
@@ -49,9 +52,13 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
         has_windows: Whether the message is long enough to be read window by window.
         language: The detected language.
         t: The thresholds.
-        sentence_advice: The highest P(advice) of a sentence of a long message read on its own (0 without).
+        sentence_advice / sentence_crisis: The highest P(advice) / P(crisis) of a sentence of a long message read
+            on its own (0 without).
     """
     if floor_crisis or p_whole[_CRISIS] >= t.crisis:
+        return "crisis"
+    if (t.crisis_sentence is not None and sentence_crisis >= t.crisis_sentence
+            and p_whole[_CRISIS] >= t.crisis_sentence_whole):
         return "crisis"
     whole_threshold = t.advice_long if has_windows else t.advice
     if floor_advice or p_whole[_ADVICE] >= whole_threshold or window_advice >= t.advice_window:
@@ -73,8 +80,9 @@ def kind_from_probabilities(p: np.ndarray, hits: FloorHits, language: str, t: Th
     windows, sentences = p[1:len(p) - n_sentences], p[len(p) - n_sentences:]
     window_advice = float(windows[:, _ADVICE].max()) if len(windows) else 0.0
     sentence_advice = float(sentences[:, _ADVICE].max()) if n_sentences else 0.0
+    sentence_crisis = float(sentences[:, _CRISIS].max()) if n_sentences else 0.0
     return decision_kind(p[0], window_advice, bool(hits.crisis), bool(hits.advice or hits.foreign_advice),
-                         len(windows) > 0, language, t, sentence_advice)
+                         len(windows) > 0, language, t, sentence_advice, sentence_crisis)
 
 
 def policy_inputs(prepared: PreparedQuestion, vectors: QuestionVectors, floor: RuleFloor,
@@ -125,14 +133,17 @@ class Policy:
         if prepared.too_long:
             return Decision("crisis", "floor") if hits.crisis else Decision("too_long")
         inputs = policy_inputs(prepared, vectors, self.floor, hits)  # the whole message is matched once
-        sentences = sentence_inputs(prepared, vectors, self.floor) if t.advice_sentence is not None else []
+        reads_sentences = t.advice_sentence is not None or t.crisis_sentence is not None
+        sentences = sentence_inputs(prepared, vectors, self.floor) if reads_sentences else []
         features = self.featurizer.rows(inputs + sentences)  # transform's rows without scipy matrices (same products)
         p = self.model.label_probabilities(features)
         crisis, advice, off = float(p[0, _CRISIS]), float(p[0, _ADVICE]), float(p[0, _OFF])
         window_advice = float(p[1:len(inputs), _ADVICE].max()) if len(inputs) > 1 else 0.0
         sentence_advice = float(p[len(inputs):, _ADVICE].max()) if sentences else 0.0
+        sentence_crisis = float(p[len(inputs):, _CRISIS].max()) if sentences else 0.0
         scores = {"p_crisis": round(crisis, 4), "p_advice": round(advice, 4), "p_off_topic": round(off, 4),
                   "p_advice_window": round(window_advice, 4), "p_advice_sentence": round(sentence_advice, 4),
+                  "p_crisis_sentence": round(sentence_crisis, 4),
                   "windows": len(inputs) - 1, "sentences": len(sentences), "language": prepared.language}
         kind = kind_from_probabilities(p, hits, prepared.language, t, len(sentences))
         if kind == "crisis":

@@ -45,6 +45,10 @@ class Thresholds(_Strict):
     advice_window: float = Field(gt=0, lt=1)    # one window of a long message, read out of context
     advice_sentence: float | None = Field(gt=0, le=1)  # one sentence of a long message, read on its own;
                                                         # None (null): sentences are not read
+    crisis_sentence: float | None = Field(gt=0, le=1)   # P(crisis) of one sentence of a long message, read on its
+                                                        # own (None: not read for a crisis) ...
+    crisis_sentence_whole: float = Field(ge=0, lt=1)    # ... escalates when the whole message's P(crisis) is at
+                                                        # least this too
     off_topic: float = Field(gt=0, lt=1)
 
 
