@@ -97,7 +97,8 @@ def test_a_sentence_read_on_its_own_refuses_at_advice_sentence(fake_engine, thre
     prepared = fake_engine.prepare(f"{preamble}\nwhat is the history of the plant in Thailand", [])
     assert prepared.windows and "what is the history of the plant in Thailand" in prepared.segments
     config = fake_engine.config
-    thresholds = config.settings.thresholds.model_copy(update={"advice_sentence": threshold})
+    thresholds = config.settings.thresholds.model_copy(update={"advice_sentence": threshold,
+                                                                "crisis_sentence": None})  # advice alone
     config = config.model_copy(update={"settings": config.settings.model_copy(update={"thresholds": thresholds})})
     policy = Policy(config, SentenceModel(len(prepared.windows), sentence), fake_engine.embedder.dim)
     decision = policy.decide(prepared, fake_engine.encode(prepared))
