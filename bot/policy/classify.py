@@ -40,7 +40,7 @@ class Decision:
 
 def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool, floor_advice: bool,
                   has_windows: bool, language: str, t: Thresholds, sentence_advice: float = 0.0,
-                  sentence_crisis: float = 0.0) -> str:
+                  sentence_crisis: float = 0.0, jailbreak: float = 1.0) -> str:
     """The one decision rule, from the probabilities and the floor's hits: "crisis", "refusal",
     "non_english", "off_topic" or "retrieve". `Policy.decide` serves it; the threshold scripts
     (scripts/oof_policy.py, tune_policy.py, cv_advice_threshold.py) replay it over stored probabilities.
@@ -54,6 +54,8 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
         t: The thresholds.
         sentence_advice / sentence_crisis: The highest P(advice) / P(crisis) of a sentence of a long message read
             on its own (0 without).
+        jailbreak: P(jailbreak prompt) of the whole message (bot/policy/jailbreak.py); a sentence's advice reading
+            counts only at `t.jailbreak_prompt` or above (when that is set).
     """
     if floor_crisis or p_whole[_CRISIS] >= t.crisis:
         return "crisis"
@@ -63,7 +65,8 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
     whole_threshold = t.advice_long if has_windows else t.advice
     if floor_advice or p_whole[_ADVICE] >= whole_threshold or window_advice >= t.advice_window:
         return "refusal"
-    if t.advice_sentence is not None and sentence_advice >= t.advice_sentence:
+    if (t.advice_sentence is not None and sentence_advice >= t.advice_sentence
+            and (t.jailbreak_prompt is None or jailbreak >= t.jailbreak_prompt)):
         return "refusal"
     if language != "en":
         return "non_english"
@@ -73,16 +76,16 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
 
 
 def kind_from_probabilities(p: np.ndarray, hits: FloorHits, language: str, t: Thresholds,
-                            n_sentences: int = 0) -> str:
+                            n_sentences: int = 0, jailbreak: float = 1.0) -> str:
     """`decision_kind` from the probability rows of `policy_inputs` (whole message first, then its
-    windows), followed by the rows of its last `n_sentences` sentences (`sentence_inputs`), and the
-    floor's hits of the whole message."""
+    windows), followed by the rows of its last `n_sentences` sentences (`sentence_inputs`), the
+    floor's hits of the whole message and its P(jailbreak prompt)."""
     windows, sentences = p[1:len(p) - n_sentences], p[len(p) - n_sentences:]
     window_advice = float(windows[:, _ADVICE].max()) if len(windows) else 0.0
     sentence_advice = float(sentences[:, _ADVICE].max()) if n_sentences else 0.0
     sentence_crisis = float(sentences[:, _CRISIS].max()) if n_sentences else 0.0
     return decision_kind(p[0], window_advice, bool(hits.crisis), bool(hits.advice or hits.foreign_advice),
-                         len(windows) > 0, language, t, sentence_advice, sentence_crisis)
+                         len(windows) > 0, language, t, sentence_advice, sentence_crisis, jailbreak)
 
 
 def policy_inputs(prepared: PreparedQuestion, vectors: QuestionVectors, floor: RuleFloor,
@@ -117,8 +120,14 @@ class Policy:
     """Decides the kind of reply for prepared questions (thread-safe, no model calls)."""
 
     def __init__(self, config: PolicyConfig, model: PolicyModel, dim: int) -> None:
+        """Raises:
+            ValueError: `jailbreak_prompt` is set but the model holds no jailbreak-prompt detector."""
+        if config.settings.thresholds.jailbreak_prompt is not None and model.jailbreak is None:
+            raise ValueError("policy.yaml sets jailbreak_prompt, but the policy model has no jailbreak-prompt "
+                             "detector: rebuild the index (`kratom-qa build`)")
         self.config = config
         self.model = model
+        self.jailbreak = model.jailbreak
         self.floor = RuleFloor(config)
         self.featurizer = Featurizer(config.settings.model, dim)
 
@@ -145,7 +154,11 @@ class Policy:
                   "p_advice_window": round(window_advice, 4), "p_advice_sentence": round(sentence_advice, 4),
                   "p_crisis_sentence": round(sentence_crisis, 4),
                   "windows": len(inputs) - 1, "sentences": len(sentences), "language": prepared.language}
-        kind = kind_from_probabilities(p, hits, prepared.language, t, len(sentences))
+        jailbreak = 1.0
+        if t.jailbreak_prompt is not None and t.advice_sentence is not None and sentences:
+            jailbreak = self.jailbreak.probability(prepared.readable)
+            scores["p_jailbreak"] = round(jailbreak, 4)
+        kind = kind_from_probabilities(p, hits, prepared.language, t, len(sentences), jailbreak)
         if kind == "crisis":
             return Decision("crisis", "floor" if hits.crisis else "model", scores)
         if kind == "refusal":

@@ -49,6 +49,9 @@ class Thresholds(_Strict):
                                                         # own (None: not read for a crisis) ...
     crisis_sentence_whole: float = Field(ge=0, lt=1)    # ... escalates when the whole message's P(crisis) is at
                                                         # least this too
+    jailbreak_prompt: float | None = Field(gt=0, lt=1)  # `advice_sentence` refuses only when the jailbreak-prompt
+                                                        # detector's P of the whole message is at least this
+                                                        # (bot/policy/jailbreak.py; None: no such condition)
     off_topic: float = Field(gt=0, lt=1)
 
 

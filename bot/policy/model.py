@@ -26,6 +26,7 @@ from scipy import sparse
 
 from bot.hashing import HashingVectorizer  # sklearn's, bit for bit, without importing sklearn when serving
 from bot.policy.config import LABELS, REASONS, ModelSettings
+from bot.policy.jailbreak import JailbreakDetector
 
 _WORD_RE = re.compile(r"[^\W_]+|[0-9]+")
 _SEPARATOR = "\x1e"
@@ -145,13 +146,14 @@ def _product(features: "sparse.csr_matrix | FeatureRows", matrix: np.ndarray) ->
 
 @dataclass
 class PolicyModel:
-    """Trained coefficients: the label model and the advice-reason model."""
+    """Trained coefficients: the label model, the advice-reason model and the jailbreak-prompt detector."""
 
     label_coef: np.ndarray      # (len(LABELS), width)
     label_intercept: np.ndarray
     reason_coef: np.ndarray     # (len(REASONS), width)
     reason_intercept: np.ndarray
     data_hash: str
+    jailbreak: JailbreakDetector | None = None  # bot/policy/jailbreak.py (None: not trained, e.g. a test's model)
 
     @staticmethod
     def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -170,9 +172,11 @@ class PolicyModel:
 
     def save(self, folder: Path) -> None:
         """Write the coefficients (`policy_model.npz`) and their data hash into an index folder."""
+        detector = {} if self.jailbreak is None else {
+            "jailbreak_coef": self.jailbreak.coef, "jailbreak_intercept": np.array(self.jailbreak.intercept)}
         np.savez(folder / "policy_model.npz", label_coef=self.label_coef.astype(np.float32),
                  label_intercept=self.label_intercept, reason_coef=self.reason_coef.astype(np.float32),
-                 reason_intercept=self.reason_intercept,
+                 reason_intercept=self.reason_intercept, **detector,
                  meta=np.array(json.dumps({"data_hash": self.data_hash, "labels": LABELS, "reasons": REASONS})))
 
     @classmethod
@@ -182,8 +186,10 @@ class PolicyModel:
             meta = json.loads(str(data["meta"]))
             if tuple(meta["labels"]) != LABELS or tuple(meta["reasons"]) != REASONS:
                 raise ValueError("policy model was trained for other labels")
+            detector = (JailbreakDetector(data["jailbreak_coef"], float(data["jailbreak_intercept"]))
+                        if "jailbreak_coef" in data else None)
             return cls(data["label_coef"], data["label_intercept"], data["reason_coef"],
-                       data["reason_intercept"], meta["data_hash"])
+                       data["reason_intercept"], meta["data_hash"], detector)
 
 
 def _fit(x: sparse.csr_matrix, y: np.ndarray, classes: Sequence[str], c: float, seed: int,
@@ -204,7 +210,7 @@ def _fit(x: sparse.csr_matrix, y: np.ndarray, classes: Sequence[str], c: float, 
 
 
 def train(features: sparse.csr_matrix, labels: Sequence[str], reasons: Sequence[str],
-          settings: ModelSettings, data_hash: str) -> PolicyModel:
+          settings: ModelSettings, data_hash: str, jailbreak: JailbreakDetector | None = None) -> PolicyModel:
     """Train the label and reason models.
 
     Args:
@@ -213,10 +219,11 @@ def train(features: sparse.csr_matrix, labels: Sequence[str], reasons: Sequence[
         reasons: The advice reason of each row ("" when not advice or not known).
         settings: The model settings (regularisation, seed).
         data_hash: Hash of the training data, stored with the model.
+        jailbreak: The jailbreak-prompt detector (trained apart: `bot.policy.jailbreak.train_detector`).
     """
     y = np.asarray(labels)
     label_coef, label_intercept = _fit(features, y, LABELS, settings.c, settings.seed, settings.tol)
     rows = np.array([r in REASONS for r in reasons])
     reason_coef, reason_intercept = _fit(features[rows], np.asarray(reasons)[rows], REASONS, settings.c,
                                          settings.seed, settings.tol)
-    return PolicyModel(label_coef, label_intercept, reason_coef, reason_intercept, data_hash)
+    return PolicyModel(label_coef, label_intercept, reason_coef, reason_intercept, data_hash, jailbreak)

