@@ -83,8 +83,18 @@ class Engine:
         return self.preparer.prepare(question, history)
 
     def encode(self, prepared: PreparedQuestion) -> QuestionVectors:
-        """Embed everything the question needs, in one model call."""
-        return vectors_of(prepared, self.embedder.encode(prepared.texts_to_embed()))
+        """Embed everything the question needs: one model call, and a second for a long message's sentences.
+
+        The sentences are embedded apart because the encoder pads each batch to its longest text: in the batch of
+        the message and its windows (up to 256 word pieces) a 20-word sentence cost as much as a window.
+        """
+        texts = prepared.texts_to_embed()
+        n_sentences = len(prepared.segments)
+        if not n_sentences:
+            return vectors_of(prepared, self.embedder.encode(texts))
+        vectors = np.concatenate([self.embedder.encode(texts[:-n_sentences]),
+                                  self.embedder.encode(texts[-n_sentences:])])
+        return vectors_of(prepared, vectors)
 
     @classmethod
     def load(cls, corpus_dir: Path | None = None, index_dir: Path | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from bot.contract import validate_reply
@@ -88,6 +89,24 @@ def test_question_is_encoded_once(fake_engine, monkeypatch):
     fake_engine.ask("is kratom legal in indiana", history=["what is kratom"])
     assert embedder.calls == before + 1
     assert isinstance(embedder, FakeEmbedder)
+
+
+def test_a_long_messages_sentences_are_embedded_in_a_second_call_and_map_back(fake_engine):
+    """The encoder pads a batch to its longest text: the short sentences are embedded apart from the message and
+    its windows, and each vector still lands on its own text."""
+    embedder = fake_engine.embedder
+    text = " ".join(f"Sentence number {n} is about the plant and its history in Thailand." for n in range(12))
+    prepared = fake_engine.prepare(text, [])
+    assert prepared.windows and prepared.segments
+    before, start = embedder.calls, len(embedder.embedded)
+    vectors = fake_engine.encode(prepared)
+    assert embedder.calls == before + 2
+    assert embedder.embedded[start:] == prepared.texts_to_embed()
+    expected = FakeEmbedder().encode(prepared.texts_to_embed())
+    n = len(prepared.segments)
+    assert np.array_equal(np.stack(vectors.segments), expected[-n:])
+    assert np.array_equal(np.stack(vectors.windows), expected[-n - len(prepared.windows):-n])
+    assert np.array_equal(vectors.message, expected[0])
 
 
 HELP_SEEKING = [
