@@ -13,10 +13,20 @@ from bot.policy.config import LABELS
 ADVICE, INFO = LABELS.index("advice"), LABELS.index("informational")
 
 
+class FixedDetector:
+    """A stand-in jailbreak-prompt detector with a fixed P."""
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def probability(self, readable: str) -> float:
+        return self.p
+
+
 class FixedModel:
     """A stand-in policy model: P(advice) fixed for the whole message and for every window."""
 
-    jailbreak = None  # no jailbreak-prompt detector
+    jailbreak = FixedDetector(0.0)  # no message looks like a jailbreak prompt
 
     def __init__(self, whole: float, window: float) -> None:
         self.whole, self.window = whole, window
@@ -77,7 +87,7 @@ class SentenceModel:
     """A stand-in policy model: P(advice) 0 for the whole message and its windows, `sentence` for every row after
     them (the sentences, `sentence_inputs`)."""
 
-    jailbreak = None  # no jailbreak-prompt detector, unless a test gives one
+    jailbreak = FixedDetector(0.0)  # no message looks like a jailbreak prompt, unless a test says otherwise
 
     def __init__(self, n_windows: int, sentence: float) -> None:
         self.n_windows, self.sentence = n_windows, sentence
@@ -102,23 +112,13 @@ def test_a_sentence_read_on_its_own_refuses_at_advice_sentence(fake_engine, thre
     prepared = fake_engine.prepare(f"{preamble}\nwhat is the history of the plant in Thailand", [])
     assert prepared.windows and "what is the history of the plant in Thailand" in prepared.segments
     config = fake_engine.config
-    thresholds = config.settings.thresholds.model_copy(update={"advice_sentence": threshold,
-                                                                "crisis_sentence": None})  # advice alone
+    thresholds = config.settings.thresholds.model_copy(update={"advice_sentence": threshold, "crisis_sentence": None,
+                                                                "jailbreak_prompt": None})  # advice alone, ungated
     config = config.model_copy(update={"settings": config.settings.model_copy(update={"thresholds": thresholds})})
     policy = Policy(config, SentenceModel(len(prepared.windows), sentence), fake_engine.embedder.dim)
     decision = policy.decide(prepared, fake_engine.encode(prepared))
     assert (decision.kind == "refusal") is expected
     assert decision.scores["sentences"] == (len(prepared.segments) if threshold is not None else 0)
-
-
-class FixedDetector:
-    """A stand-in jailbreak-prompt detector with a fixed P."""
-
-    def __init__(self, p: float) -> None:
-        self.p = p
-
-    def probability(self, readable: str) -> float:
-        return self.p
 
 
 @pytest.mark.parametrize("gate, p_jailbreak, expected", [
