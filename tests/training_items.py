@@ -25,6 +25,15 @@ _TEXTS = [
     ("crisis", "", "i want to kill myself"),
     ("off_topic", "", "what is the capital of france"),
     ("off_topic", "", "how do i bake bread"),
+    # One message long enough to be read in windows: the jailbreak-prompt detector trains on such messages
+    # (bot/policy/jailbreak.py) and refuses to train without them.
+    ("informational", "", " ".join([
+        "My uncle runs a small shop and a customer asked him last week about the leaf products on the shelf.",
+        "He has never sold them and does not plan to, but he wants to understand what the customer meant.",
+        "He read a few articles at the library and the articles said different things about the plant.",
+        "Some said it was a traditional remedy from Southeast Asia and others said regulators had warned about it.",
+        "He asked me to find out what the agencies in this country have said, and when they said it.",
+        "So what have the federal agencies said about kratom, and is it approved for any use?"])),
 ]
 
 TRAIN_ITEMS = [BankItem(f"test-{n}", "test-writer", "train", text, label, kind, "none", "en", ())
