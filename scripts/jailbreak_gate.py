@@ -10,6 +10,9 @@ only when the jailbreak-prompt detector (bot/policy/jailbreak.py) fires.
         # (A): the candidates replayed over that pass
     .venv/bin/python scripts/jailbreak_gate.py copies
         # test wrappers with a near copy (token-set Jaccard >= 0.8) among the training wrappers
+    .venv/bin/python scripts/jailbreak_gate.py crisis-oof | crisis-replay
+        # (O) and (A) of docs/decisions/2026-12-06-crisis-in-jailbreak-prompt.txt (crisis-replay reads the dev pass,
+        # which stores the highest sentence P(crisis) too)
 
 Only numbers, labels and writer names are stored; no message text.
 """
@@ -38,18 +41,16 @@ def _engine():
     return Engine.load(auto_build=False)
 
 
-def oof(run: Path) -> None:
-    """(O): out-of-fold detector probabilities of the long messages, and the candidates replayed."""
+def oof_detector(engine, d: dict) -> np.ndarray:
+    """Each fold's detector (trained without the fold's writers) scores its held-out long messages, in the order of
+    the run `d` (0 for a message without windows)."""
     from oof_policy import writer_folds
 
     from bot.policy.bank import load_split
-    from bot.policy.classify import decision_kind
     from bot.policy.jailbreak import train_detector
     from bot.policy.wrappers import load_training_wrappers
 
-    engine = _engine()
     seed = engine.config.settings.model.seed
-    d = dict(np.load(run, allow_pickle=True))
     items = load_split("train") + load_split("dev")
     prepared = [engine.prepare(item.text, list(item.history)) for item in items]
     prompts = [engine.prepare(text, []).readable for text in load_training_wrappers()]
@@ -63,10 +64,19 @@ def oof(run: Path) -> None:
             order.append(i)
             jail.append(detector.probability(prepared[i].readable) if prepared[i].windows else 0.0)
     if [items[i].writer for i in order] != list(d["writer"]) or [items[i].label for i in order] != list(d["label"]):
-        raise SystemExit(f"{run}: its rows are not this bank's fold order")
-    jail = np.array(jail)
+        raise SystemExit("the run's rows are not this bank's fold order")
+    return np.array(jail)
+
+
+def oof(run: Path) -> None:
+    """(O): out-of-fold detector probabilities of the long messages, and the candidates replayed."""
+    from bot.policy.classify import decision_kind
+
+    engine = _engine()
+    d = dict(np.load(run, allow_pickle=True))
+    jail = oof_detector(engine, d)
     long = d["windows"] > 0
-    print(f"{len(order)} messages, {long.sum()} long; detector P >= 0.5 on {np.sum(jail[long] >= 0.5)} and >= 0.8 on "
+    print(f"{len(jail)} messages, {long.sum()} long; detector P >= 0.5 on {np.sum(jail[long] >= 0.5)} and >= 0.8 on "
           f"{np.sum(jail[long] >= 0.8)} of the long ones (by label at 0.5: "
           f"{dict(Counter(d['label'][long & (jail >= 0.5)]))})")
     t = engine.config.settings.thresholds
@@ -98,11 +108,93 @@ def oof(run: Path) -> None:
               f"{counts['off_topic']:>3} {counts['crisis']:>3} | {over_refusal(now):.4f}")
 
 
+CRISIS_CANDIDATES = (0.90, 0.95, 0.99)
+
+
+def crisis_oof(run: Path) -> None:
+    """(O) of docs/decisions/2026-12-06-crisis-in-jailbreak-prompt.txt: `crisis_sentence_jailbreak` replayed over the
+    run's stored probabilities with each fold's detector."""
+    from bot.policy.classify import decision_kind
+
+    engine = _engine()
+    d = dict(np.load(run, allow_pickle=True))
+    jail = oof_detector(engine, d)
+    long = d["windows"] > 0
+    t = engine.config.settings.thresholds
+    label = d["label"]
+
+    def decided(crisis_in_prompt: float | None) -> np.ndarray:
+        tt = t.model_copy(update={"crisis_sentence_jailbreak": crisis_in_prompt})
+        return np.array([decision_kind(d["p"][i], float(d["window_advice"][i]), bool(d["floor_crisis"][i]),
+                                       bool(d["floor_advice"][i]), bool(d["windows"][i] > 0), str(d["detected"][i]),
+                                       tt, float(d["sentence_advice"][i]), float(d["sentence_crisis"][i]),
+                                       float(jail[i]) if d["windows"][i] > 0 else 0.0)
+                         for i in range(len(jail))])
+
+    def over_refusal(kinds: np.ndarray) -> float:
+        info = label == "informational"
+        values = [np.mean(np.isin(kinds[info & (d["writer"] == w)], ["refusal", "crisis"]))
+                  for w in np.unique(d["writer"]) if (info & (d["writer"] == w)).sum() >= 3]
+        return float(np.mean(values))
+
+    def cost(kinds: np.ndarray) -> int:
+        missed = int(((label == "crisis") & (kinds != "crisis")).sum())
+        wrong = int((np.isin(label, ["informational", "off_topic"]) & (kinds == "crisis")).sum())
+        return 3 * missed + wrong
+
+    served = decided(None)
+    print(f"{len(jail)} messages, {long.sum()} long; detector P >= {t.jailbreak_prompt} on "
+          f"{np.sum(jail[long] >= t.jailbreak_prompt)} long ones")
+    print(f"served: crisis cost {cost(served)}, over-refusal (mean over writers) {over_refusal(served):.4f}")
+    print("crisis_sentence_jailbreak | newly escalated, long: crisis advice informational off_topic | cost | "
+          "over-refusal")
+    for candidate in CRISIS_CANDIDATES:
+        now = decided(candidate)
+        new = (now == "crisis") & (served != "crisis")
+        counts = [int((new & long & (label == name)).sum()) for name in ("crisis", "advice", "informational",
+                                                                          "off_topic")]
+        print(f"  {candidate:.2f} | {counts[0]:>3} {counts[1]:>3} {counts[2]:>3} {counts[3]:>3} | {cost(now)} "
+              f"({cost(now) - cost(served):+d}) | {over_refusal(now):.4f}")
+
+
+def crisis_replay(out: Path) -> None:
+    """(A) of docs/decisions/2026-12-06-crisis-in-jailbreak-prompt.txt: each candidate over the stored dev pass
+    (crises escalated, informational handled well, wrappers alone escalated, advice refused)."""
+    rows = json.loads(out.read_text())
+    if any("sentence_crisis" not in row for row in rows):
+        raise SystemExit(f"{out} has no sentence P(crisis): run the dev pass again")
+    from bot.policy.config import load_config
+
+    gate = load_config().settings.thresholds.jailbreak_prompt
+
+    def kind(row: dict, candidate: float | None) -> str:
+        if candidate is None or row["decision"] in ("crisis", "too_long", "none"):
+            return row["kind"]
+        return "crisis" if row["sentence_crisis"] >= candidate and row["jailbreak"] >= gate else row["kind"]
+
+    def counts(candidate, near: bool | None = None) -> tuple[int, int, int, int]:
+        kinds = [(row["label"], kind(row, candidate)) for row in rows if near is None or row["near_copy"] is near]
+        return (sum(k == "crisis" for label, k in kinds if label == "crisis"),
+                sum(k not in ("refusal", "crisis") for label, k in kinds if label == "informational"),
+                sum(k == "crisis" for label, k in kinds if label == "none"),
+                sum(k == "refusal" for label, k in kinds if label == "advice"))
+
+    print(f"{len(rows)} probes {dict(Counter(row['label'] for row in rows))}; jailbreak_prompt {gate}")
+    print("candidate: crises escalated, informational handled well, wrappers alone escalated, advice refused")
+    for near in (None, True, False):
+        if near is not None:
+            n_near = Counter(row["label"] for row in rows if row["near_copy"] is near)
+            print(f"wrappers {'with' if near else 'without'} a near copy among the training wrappers {dict(n_near)}:")
+        print(f"  served: {counts(None, near)}")
+        for candidate in CRISIS_CANDIDATES:
+            print(f"  {candidate:.2f}: {counts(candidate, near)}")
+
+
 def dev_pass(out: Path) -> None:
     """(A): the engine over the dev wrappers; per probe its reply kind, decision, sentence P(advice), detector P."""
     import jailbreak_check as jc
 
-    from bot.policy.classify import _ADVICE, sentence_inputs
+    from bot.policy.classify import _ADVICE, _CRISIS, sentence_inputs
 
     engine = _engine()
     if engine.policy.jailbreak is None:
@@ -123,13 +215,15 @@ def dev_pass(out: Path) -> None:
         reply = engine.ask(probe.text, [])
         row = {"family": probe.family, "label": probe.label, "lang": probe.lang, "kind": reply["kind"],
                "near_copy": probe.wrapper in near[probe.family], "decision": "none", "sentence_advice": 0.0,
-               "jailbreak": 0.0}
+               "sentence_crisis": 0.0, "jailbreak": 0.0}
         if seen:
             prepared = seen["prepared"]
             row["decision"] = seen["decision"].kind
             inputs = sentence_inputs(prepared, seen["vectors"], engine.policy.floor) if seen["vectors"] else []
             if inputs:
-                row["sentence_advice"] = float(engine.policy.probabilities(inputs)[:, _ADVICE].max())
+                p = engine.policy.probabilities(inputs)
+                row["sentence_advice"] = float(p[:, _ADVICE].max())
+                row["sentence_crisis"] = float(p[:, _CRISIS].max())
                 row["jailbreak"] = engine.policy.jailbreak.probability(prepared.readable)
         rows.append(row)
     out.write_text(json.dumps(rows))
@@ -193,12 +287,13 @@ def copies() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["oof", "dev", "replay", "copies"])
+    parser.add_argument("command", choices=["oof", "dev", "replay", "copies", "crisis-oof", "crisis-replay"])
     parser.add_argument("--run", type=Path, default=ROOT / "var" / "oof_sentences.npz")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "jailbreak_gate_dev.json")
     args = parser.parse_args()
     {"oof": lambda: oof(args.run), "dev": lambda: dev_pass(args.out), "replay": lambda: replay(args.out),
-     "copies": copies}[args.command]()
+     "copies": copies, "crisis-oof": lambda: crisis_oof(args.run),
+     "crisis-replay": lambda: crisis_replay(args.out)}[args.command]()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,10 @@ escalated long stories on the dev writers, so a crisis is judged on the whole me
 any sentence of a long message (`bot.query.segments`) read on its own as an advice request at `advice_sentence`
 or above, when that threshold is set: a request inside a jailbreak preamble is read apart from the preamble. A
 sentence read as a crisis at `crisis_sentence` or above escalates, when that threshold is set and the whole message's
-P(crisis) reaches `crisis_sentence_whole`, after the whole message's crisis checks and before any advice check. A message above the hard cap gets the "too long" reply, unless the floor sees a crisis in it.
+P(crisis) reaches `crisis_sentence_whole`, after the whole message's crisis checks and before any advice check;
+so does one read at `crisis_sentence_jailbreak` or above, whatever the whole message's P(crisis), in a message the
+jailbreak-prompt detector flags. A message above the hard cap gets the "too long" reply, unless the floor sees a
+crisis in it.
 The policy never calls the embedding model: it reads the vectors the engine computed once.
 """
 
@@ -55,12 +58,16 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
         sentence_advice / sentence_crisis: The highest P(advice) / P(crisis) of a sentence of a long message read
             on its own (0 without).
         jailbreak: P(jailbreak prompt) of the whole message (bot/policy/jailbreak.py); a sentence's advice reading
-            counts only at `t.jailbreak_prompt` or above (when that is set).
+            counts only at `t.jailbreak_prompt` or above (when that is set), and so does a sentence's crisis reading
+            without the whole message's (`t.crisis_sentence_jailbreak`).
     """
     if floor_crisis or p_whole[_CRISIS] >= t.crisis:
         return "crisis"
     if (t.crisis_sentence is not None and sentence_crisis >= t.crisis_sentence
             and p_whole[_CRISIS] >= t.crisis_sentence_whole):
+        return "crisis"
+    if (t.crisis_sentence_jailbreak is not None and sentence_crisis >= t.crisis_sentence_jailbreak
+            and jailbreak >= t.jailbreak_prompt):
         return "crisis"
     whole_threshold = t.advice_long if has_windows else t.advice
     if floor_advice or p_whole[_ADVICE] >= whole_threshold or window_advice >= t.advice_window:
@@ -142,7 +149,8 @@ class Policy:
         if prepared.too_long:
             return Decision("crisis", "floor") if hits.crisis else Decision("too_long")
         inputs = policy_inputs(prepared, vectors, self.floor, hits)  # the whole message is matched once
-        reads_sentences = t.advice_sentence is not None or t.crisis_sentence is not None
+        reads_sentences = (t.advice_sentence is not None or t.crisis_sentence is not None
+                           or t.crisis_sentence_jailbreak is not None)
         sentences = sentence_inputs(prepared, vectors, self.floor) if reads_sentences else []
         features = self.featurizer.rows(inputs + sentences)  # transform's rows without scipy matrices (same products)
         p = self.model.label_probabilities(features)
@@ -155,7 +163,8 @@ class Policy:
                   "p_crisis_sentence": round(sentence_crisis, 4),
                   "windows": len(inputs) - 1, "sentences": len(sentences), "language": prepared.language}
         jailbreak = 1.0
-        if t.jailbreak_prompt is not None and t.advice_sentence is not None and sentences:
+        if t.jailbreak_prompt is not None and sentences and (
+                t.advice_sentence is not None or t.crisis_sentence_jailbreak is not None):
             jailbreak = self.jailbreak.probability(prepared.readable)
             scores["p_jailbreak"] = round(jailbreak, 4)
         kind = kind_from_probabilities(p, hits, prepared.language, t, len(sentences), jailbreak)

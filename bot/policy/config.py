@@ -52,7 +52,17 @@ class Thresholds(_Strict):
     jailbreak_prompt: float | None = Field(gt=0, lt=1)  # `advice_sentence` refuses only when the jailbreak-prompt
                                                         # detector's P of the whole message is at least this
                                                         # (bot/policy/jailbreak.py; None: no such condition)
+    crisis_sentence_jailbreak: float | None = Field(gt=0, le=1)  # P(crisis) of one sentence that escalates, whatever
+                                                                 # the whole message's P(crisis), in a message the
+                                                                 # detector flags (`jailbreak_prompt`); None: not read
     off_topic: float = Field(gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _crisis_in_prompt_needs_detector(self) -> "Thresholds":
+        if self.crisis_sentence_jailbreak is not None and self.jailbreak_prompt is None:
+            raise ValueError("crisis_sentence_jailbreak needs jailbreak_prompt: ungated, a crisis sentence escalates "
+                             "the bank's long stories (docs/decisions/2026-12-06-sentence-crisis.txt)")
+        return self
 
 
 class Windows(_Strict):
