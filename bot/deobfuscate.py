@@ -3,7 +3,7 @@
 `readable_text` returns the message with anything it hides made plain: lookalike letters from other
 scripts mapped to Latin (inside otherwise Latin words only, so real Russian or Greek is kept),
 zero-width characters dropped, spaced or dotted letters joined ("h o w  m u c h"), leetspeak undone,
-and base64, hex, rot13 and reversed payloads decoded and appended. Used once per message by the
+and base64, base32, hex, rot13 and reversed payloads decoded and appended. Used once per message by the
 question-preparation stage (`bot.query`).
 """
 
@@ -26,6 +26,7 @@ _KEEP_DIGITS = re.compile(r"^(7-?oh|\d+[a-z]{0,3}|988|911|f\d+|[a-z]\d{1,3}|\d+(
 _DOTTED_RE = re.compile(r"\b(?:[A-Za-z][.\-_*+]){2,}[A-Za-z]\b")
 _SPACED_RE = re.compile(r"(?<![A-Za-z])(?:[A-Za-z0-9] {1,2}){2,}[A-Za-z0-9](?![A-Za-z])")
 _BASE64_RE = re.compile(r"[A-Za-z0-9+/]{12,}={0,2}")
+_BASE32_RE = re.compile(r"\b(?:[A-Z2-7]{16,}|[a-z2-7]{16,})={0,6}")  # one case, as encoders write it
 _HEX_RE = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){8,}\b")
 _MIXED_WORD_RE = re.compile(r"\w+")
 _ENGLISH_CUE_RE = re.compile(r"\b(the|and|how|much|what|should|take|kratom|dose|kill|myself|many|is|i|you|to)\b")
@@ -81,8 +82,14 @@ def _english_like(text: str) -> bool:
     return len(_ENGLISH_CUE_RE.findall(text.lower())) >= 2
 
 
+def _looks_like_text(plain: str) -> bool:
+    """Whether decoded bytes read as text: nearly all printable, with a run of three letters."""
+    return bool(plain) and sum(ch.isprintable() for ch in plain) / len(plain) > 0.95 and bool(
+        re.search(r"[a-zA-Z]{3,}", plain))
+
+
 def _decoded_payloads(text: str) -> list[str]:
-    """Plain-text payloads hidden in `text`: base64, hex, rot13 or reversed English."""
+    """Plain-text payloads hidden in `text`: base64, base32, hex, rot13 or reversed English."""
     found = []
     for chunk in _BASE64_RE.findall(text):
         padded = chunk + "=" * (-len(chunk) % 4)
@@ -90,7 +97,15 @@ def _decoded_payloads(text: str) -> list[str]:
             plain = base64.b64decode(padded, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             continue
-        if plain and sum(ch.isprintable() for ch in plain) / len(plain) > 0.95 and re.search(r"[a-zA-Z]{3,}", plain):
+        if _looks_like_text(plain):
+            found.append(plain)
+    for chunk in _BASE32_RE.findall(text):
+        bare = chunk.rstrip("=")
+        try:
+            plain = base64.b32decode(bare + "=" * (-len(bare) % 8), casefold=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            continue
+        if _looks_like_text(plain):
             found.append(plain)
     for chunk in _HEX_RE.findall(text):
         try:
