@@ -59,7 +59,7 @@ def run(folds: list[int]) -> None:
         if fold not in folds:
             continue
         started = time.time()
-        x, labels, _ = training_rows([items[i] for i in train_rows], engine.preparer, embed, config, dim)
+        x, labels, _, _ = training_rows([items[i] for i in train_rows], engine.preparer, embed, config, dim)
         y = np.asarray(labels)
         coef, intercept = _fit(x, y, LABELS, settings.c, settings.seed, settings.tol)
         binary = np.where(y == "crisis", "crisis", "rest")

