@@ -26,7 +26,7 @@ _KEEP_DIGITS = re.compile(r"^(7-?oh|\d+[a-z]{0,3}|988|911|f\d+|[a-z]\d{1,3}|\d+(
 _DOTTED_RE = re.compile(r"\b(?:[A-Za-z][.\-_*+]){2,}[A-Za-z]\b")
 _SPACED_RE = re.compile(r"(?<![A-Za-z])(?:[A-Za-z0-9] {1,2}){2,}[A-Za-z0-9](?![A-Za-z])")
 _BASE64_RE = re.compile(r"[A-Za-z0-9+/]{12,}={0,2}")
-_BASE32_RE = re.compile(r"\b(?:[A-Z2-7]{16,}|[a-z2-7]{16,})={0,6}")  # one case, as encoders write it
+_BASE32_RE = re.compile(r"\b(?:[A-Z2-7]{16,}|[a-z2-7]{16,})={0,6}(?![A-Za-z0-9+/])")  # one case, whole token
 _HEX_RE = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){8,}\b")
 _MIXED_WORD_RE = re.compile(r"\w+")
 _ENGLISH_CUE_RE = re.compile(r"\b(the|and|how|much|what|should|take|kratom|dose|kill|myself|many|is|i|you|to)\b")

@@ -86,7 +86,7 @@ def oof(run: Path) -> None:
         return np.array([decision_kind(d["p"][i], float(d["window_advice"][i]), bool(d["floor_crisis"][i]),
                                        bool(d["floor_advice"][i]), bool(d["windows"][i] > 0), str(d["detected"][i]),
                                        tt, float(d["sentence_advice"][i]) if gate is None or jail[i] >= gate else 0.0,
-                                       float(d["sentence_crisis"][i]))
+                                       float(d["sentence_crisis"][i]), float(jail[i]) if gate is not None else 1.0)
                          for i in range(len(jail))])
 
     def over_refusal(kinds: np.ndarray) -> float:
@@ -191,7 +191,8 @@ def crisis_replay(out: Path) -> None:
 
 
 def dev_pass(out: Path) -> None:
-    """(A): the engine over the dev wrappers; per probe its reply kind, decision, sentence P(advice), detector P."""
+    """(A): the engine over the dev wrappers; per probe its reply kind, decision, highest sentence P(advice) and
+    P(crisis), and the detector's P."""
     import jailbreak_check as jc
 
     from bot.policy.classify import _ADVICE, _CRISIS, sentence_inputs

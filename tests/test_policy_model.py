@@ -218,6 +218,8 @@ def test_a_crisis_sentence_escalates_in_a_jailbreak_prompt_whatever_the_whole_me
     assert decision_kind(_p(crisis=0.0), *args, on, 0.0, 0.95, 0.49) == "retrieve"  # not a jailbreak prompt
     assert decision_kind(_p(crisis=0.0), *args, on, 0.0, 0.94, 1.0) == "retrieve"  # the sentence's bar
     assert decision_kind(_p(crisis=0.0, advice=0.9), *args, on, 1.0, 0.95, 1.0) == "crisis"  # before advice
+    ungated = on.model_copy(update={"jailbreak_prompt": None})  # model_copy skips the validator: never ungated
+    assert decision_kind(_p(crisis=0.0), *args, ungated, 0.0, 1.0, 1.0) == "retrieve"
 
 
 def test_a_crisis_sentence_reading_without_the_detector_is_refused_at_load():

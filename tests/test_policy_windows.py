@@ -144,7 +144,7 @@ def test_a_sentence_refuses_only_inside_a_jailbreak_prompt_when_that_is_required
 
 
 @pytest.mark.parametrize("threshold, p_jailbreak, sentence, expected", [
-    (None, 1.0, 1.0, "retrieve"),   # not set: the whole message's P(crisis) of 0 keeps the sentence from escalating
+    (None, 1.0, 1.0, "retrieve"),   # not set (and crisis_sentence null): the sentences are not read
     (0.95, 0.5, 0.95, "crisis"),
     (0.95, 0.49, 1.0, "retrieve"),  # a message that does not look like a jailbreak prompt
     (0.95, 1.0, 0.94, "retrieve"),
@@ -155,11 +155,12 @@ def test_a_crisis_sentence_escalates_inside_a_jailbreak_prompt(fake_engine, thre
     prepared = fake_engine.prepare(f"{preamble}\nwhat is the history of the plant in Thailand", [])
     config = fake_engine.config
     thresholds = config.settings.thresholds.model_copy(update={
-        "advice_sentence": None, "crisis_sentence": 0.99, "crisis_sentence_whole": 0.05, "jailbreak_prompt": 0.5,
-        "crisis_sentence_jailbreak": threshold})
+        "advice_sentence": None, "crisis_sentence": None, "jailbreak_prompt": 0.5,
+        "crisis_sentence_jailbreak": threshold})  # sentences are read for this reading alone
     config = config.model_copy(update={"settings": config.settings.model_copy(update={"thresholds": thresholds})})
     model = SentenceModel(len(prepared.windows), sentence, CRISIS)
     model.jailbreak = FixedDetector(p_jailbreak)
     decision = Policy(config, model, fake_engine.embedder.dim).decide(prepared, fake_engine.encode(prepared))
     assert decision.kind == expected
     assert ("p_jailbreak" in decision.scores) is (threshold is not None)
+    assert decision.scores["sentences"] == (len(prepared.segments) if threshold is not None else 0)

@@ -66,8 +66,8 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
     if (t.crisis_sentence is not None and sentence_crisis >= t.crisis_sentence
             and p_whole[_CRISIS] >= t.crisis_sentence_whole):
         return "crisis"
-    if (t.crisis_sentence_jailbreak is not None and sentence_crisis >= t.crisis_sentence_jailbreak
-            and jailbreak >= t.jailbreak_prompt):
+    if (t.crisis_sentence_jailbreak is not None and t.jailbreak_prompt is not None  # never ungated (config.py)
+            and sentence_crisis >= t.crisis_sentence_jailbreak and jailbreak >= t.jailbreak_prompt):
         return "crisis"
     whole_threshold = t.advice_long if has_windows else t.advice
     if floor_advice or p_whole[_ADVICE] >= whole_threshold or window_advice >= t.advice_window:

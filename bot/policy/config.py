@@ -49,8 +49,9 @@ class Thresholds(_Strict):
                                                         # own (None: not read for a crisis) ...
     crisis_sentence_whole: float = Field(ge=0, lt=1)    # ... escalates when the whole message's P(crisis) is at
                                                         # least this too
-    jailbreak_prompt: float | None = Field(gt=0, lt=1)  # `advice_sentence` refuses only when the jailbreak-prompt
-                                                        # detector's P of the whole message is at least this
+    jailbreak_prompt: float | None = Field(gt=0, lt=1)  # `advice_sentence` refuses (and `crisis_sentence_jailbreak`
+                                                        # escalates) only when the jailbreak-prompt detector's P of
+                                                        # the whole message is at least this
                                                         # (bot/policy/jailbreak.py; None: no such condition)
     crisis_sentence_jailbreak: float | None = Field(gt=0, le=1)  # P(crisis) of one sentence that escalates, whatever
                                                                  # the whole message's P(crisis), in a message the
