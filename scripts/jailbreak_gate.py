@@ -68,6 +68,14 @@ def oof_detector(engine, d: dict) -> np.ndarray:
     return np.array(jail)
 
 
+def over_refusal(d: dict, kinds: np.ndarray) -> float:
+    """Informational messages refused or escalated, mean over writers with at least 3 of them (the run `d`)."""
+    info = d["label"] == "informational"
+    values = [np.mean(np.isin(kinds[info & (d["writer"] == w)], ["refusal", "crisis"]))
+              for w in np.unique(d["writer"]) if (info & (d["writer"] == w)).sum() >= 3]
+    return float(np.mean(values))
+
+
 def oof(run: Path) -> None:
     """(O): out-of-fold detector probabilities of the long messages, and the candidates replayed."""
     from bot.policy.classify import decision_kind
@@ -89,14 +97,8 @@ def oof(run: Path) -> None:
                                        float(d["sentence_crisis"][i]), float(jail[i]) if gate is not None else 1.0)
                          for i in range(len(jail))])
 
-    def over_refusal(kinds: np.ndarray) -> float:
-        info = d["label"] == "informational"
-        values = [np.mean(np.isin(kinds[info & (d["writer"] == w)], ["refusal", "crisis"]))
-                  for w in np.unique(d["writer"]) if (info & (d["writer"] == w)).sum() >= 3]
-        return float(np.mean(values))
-
     served = decided(None, None)
-    print(f"served: over-refusal (mean over writers) {over_refusal(served):.4f}")
+    print(f"served: over-refusal (mean over writers) {over_refusal(d, served):.4f}")
     print("advice_sentence jailbreak_prompt | newly refused, long: advice informational off_topic crisis "
           "| over-refusal")
     for sentence, gate in CANDIDATES + [(s, None) for s in (0.90, 0.95, 0.98)]:
@@ -105,7 +107,7 @@ def oof(run: Path) -> None:
         counts = {label: int((new & long & (d["label"] == label)).sum())
                   for label in ("advice", "informational", "off_topic", "crisis")}
         print(f"  {sentence:.2f} {str(gate):>5} | {counts['advice']:>3} {counts['informational']:>3} "
-              f"{counts['off_topic']:>3} {counts['crisis']:>3} | {over_refusal(now):.4f}")
+              f"{counts['off_topic']:>3} {counts['crisis']:>3} | {over_refusal(d, now):.4f}")
 
 
 CRISIS_CANDIDATES = (0.90, 0.95, 0.99)
@@ -131,12 +133,6 @@ def crisis_oof(run: Path) -> None:
                                        float(jail[i]) if d["windows"][i] > 0 else 0.0)
                          for i in range(len(jail))])
 
-    def over_refusal(kinds: np.ndarray) -> float:
-        info = label == "informational"
-        values = [np.mean(np.isin(kinds[info & (d["writer"] == w)], ["refusal", "crisis"]))
-                  for w in np.unique(d["writer"]) if (info & (d["writer"] == w)).sum() >= 3]
-        return float(np.mean(values))
-
     def cost(kinds: np.ndarray) -> int:
         missed = int(((label == "crisis") & (kinds != "crisis")).sum())
         wrong = int((np.isin(label, ["informational", "off_topic"]) & (kinds == "crisis")).sum())
@@ -145,7 +141,7 @@ def crisis_oof(run: Path) -> None:
     served = decided(None)
     print(f"{len(jail)} messages, {long.sum()} long; detector P >= {t.jailbreak_prompt} on "
           f"{np.sum(jail[long] >= t.jailbreak_prompt)} long ones")
-    print(f"served: crisis cost {cost(served)}, over-refusal (mean over writers) {over_refusal(served):.4f}")
+    print(f"served: crisis cost {cost(served)}, over-refusal (mean over writers) {over_refusal(d, served):.4f}")
     print("crisis_sentence_jailbreak | newly escalated, long: crisis advice informational off_topic | cost | "
           "over-refusal")
     for candidate in CRISIS_CANDIDATES:
@@ -154,7 +150,7 @@ def crisis_oof(run: Path) -> None:
         counts = [int((new & long & (label == name)).sum()) for name in ("crisis", "advice", "informational",
                                                                           "off_topic")]
         print(f"  {candidate:.2f} | {counts[0]:>3} {counts[1]:>3} {counts[2]:>3} {counts[3]:>3} | {cost(now)} "
-              f"({cost(now) - cost(served):+d}) | {over_refusal(now):.4f}")
+              f"({cost(now) - cost(served):+d}) | {over_refusal(d, now):.4f}")
 
 
 def crisis_replay(out: Path) -> None:
