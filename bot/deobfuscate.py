@@ -4,7 +4,7 @@
 scripts mapped to Latin (inside otherwise Latin words only, so real Russian or Greek is kept),
 zero-width characters dropped, spaced or dotted letters joined ("h o w  m u c h"), leetspeak undone,
 and base64, base32, hex, rot13 and reversed payloads decoded and appended. Used once per message by the
-question-preparation stage (`bot.query`).
+question-preparation stage (`bot.query`); `readable_parts` also returns the decoded payloads apart.
 """
 
 from __future__ import annotations
@@ -124,6 +124,22 @@ def _decoded_payloads(text: str) -> list[str]:
     return found
 
 
+def _plain(text: str) -> str:
+    """Leetspeak and spaced letters undone, curly apostrophes made straight."""
+    return _join_spaced(_undo_leet(text)).replace("\u2019", "'").replace("\u2018", "'")
+
+
+def readable_parts(text: str) -> tuple[str, tuple[str, ...]]:
+    """`readable_text` of `text`, and the hidden payloads it decoded, each made plain as the readable text is
+    (read on their own by the policy when `crisis_payload` / `advice_payload` are set)."""
+    text = _ZERO_WIDTH_RE.sub("", unicodedata.normalize("NFKC", text))
+    text = undo_homoglyphs(text)
+    text = _LONG_NUMBER_RE.sub(lambda m: m.group(0)[:20], text)
+    payloads = _decoded_payloads(text)
+    plain_payloads = tuple(dict.fromkeys(p for p in (_plain(x).strip() for x in payloads) if p))
+    return _plain(" ".join([text, *payloads]).strip()), plain_payloads
+
+
 def readable_text(text: str) -> str:
     """Return `text` with its disguises undone and hidden payloads appended (original case kept).
 
@@ -133,10 +149,4 @@ def readable_text(text: str) -> str:
     Returns:
         The readable text; equal to `text` when nothing was disguised.
     """
-    text = _ZERO_WIDTH_RE.sub("", unicodedata.normalize("NFKC", text))
-    text = undo_homoglyphs(text)
-    text = _LONG_NUMBER_RE.sub(lambda m: m.group(0)[:20], text)
-    payloads = _decoded_payloads(text)
-    combined = " ".join([text, *payloads]).strip()
-    combined = _join_spaced(_undo_leet(combined))
-    return combined.replace("\u2019", "'").replace("\u2018", "'")
+    return readable_parts(text)[0]

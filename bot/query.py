@@ -2,7 +2,7 @@
 
 Runs once per question. It cleans the input, undoes disguises (bot/deobfuscate.py), detects the
 language, decides whether the earlier turns are needed (a follow-up), splits a long message into
-overlapping windows and into sentences (`segments`), and makes the search text (slang, spelling fixed against the corpus
+overlapping windows and into sentences (`segments`), keeps the decoded payloads apart, and makes the search text (slang, spelling fixed against the corpus
 vocabulary, query expansions from data/expansions.yaml). `texts_to_embed` lists every text the
 question needs embedded, so the engine makes one model call for all of them.
 """
@@ -17,7 +17,7 @@ from typing import Sequence
 
 import yaml
 
-from bot.deobfuscate import readable_text
+from bot.deobfuscate import readable_parts, readable_text
 from bot.jurisdiction import Jurisdictions
 from bot.language import detect
 from bot.normalize import clean_question, expand_slang, tokenize
@@ -107,6 +107,7 @@ class PreparedQuestion:
     windows: tuple[str, ...]  # readable windows of a long message (() if short)
     too_long: bool
     segments: tuple[str, ...] = ()  # readable sentences of a long message (() if short)
+    payloads: tuple[str, ...] = ()  # decoded payloads (base64, base32, hex, rot13, reversed), each made plain
 
     @cached_property
     def readable_tokens(self) -> frozenset[str]:
@@ -115,18 +116,19 @@ class PreparedQuestion:
         return frozenset(tokenize(self.readable))
 
     def texts_to_embed(self) -> list[str]:
-        """Every text this question needs embedded, in a fixed order (see `vectors_of`)."""
+        """Every text this question needs embedded, in a fixed order (see `vectors_of`): the fixed texts, the
+        windows, the decoded payloads, and last the sentences (embedded in a call of their own)."""
+        return self.fixed_texts() + list(self.windows) + list(self.payloads) + list(self.segments)
+
+    def fixed_texts(self) -> list[str]:
+        """The message, its text with earlier turns, and its search text (without repeats): `texts_to_embed`
+        without the windows, payloads and sentences."""
         texts = [self.message_text]
         if self.context_text:
             texts.append(self.context_text)
         if self.search_text not in texts:
             texts.append(self.search_text)
-        return texts + list(self.windows) + list(self.segments)
-
-    def fixed_texts(self) -> list[str]:
-        """`texts_to_embed` without the windows and sentences of a long message."""
-        texts = self.texts_to_embed()
-        return texts[: len(texts) - len(self.windows) - len(self.segments)]
+        return texts
 
 
 @dataclass(frozen=True)
@@ -138,17 +140,20 @@ class QuestionVectors:
     search: object            # what retrieval searches with
     windows: tuple            # one per window
     segments: tuple = ()      # one per sentence of a long message
+    payloads: tuple = ()      # one per decoded payload
 
 
 def vectors_of(prepared: PreparedQuestion, vectors: Sequence) -> QuestionVectors:
     """Map the rows embedded for `texts_to_embed` back to their roles."""
     texts = prepared.texts_to_embed()
     by_text = {t: vectors[i] for i, t in enumerate(texts)}
-    n_fixed = len(texts) - len(prepared.windows) - len(prepared.segments)
+    n_fixed = len(prepared.fixed_texts())
     n_windows = n_fixed + len(prepared.windows)
+    n_payloads = n_windows + len(prepared.payloads)
     return QuestionVectors(message=vectors[0], context=by_text.get(prepared.context_text) if prepared.context_text else None,
                            search=by_text[prepared.search_text], windows=tuple(vectors[n_fixed:n_windows]),
-                           segments=tuple(vectors[n_windows:len(texts)]))
+                           segments=tuple(vectors[n_payloads:len(texts)]),
+                           payloads=tuple(vectors[n_windows:n_payloads]))
 
 
 class QuestionPreparer:
@@ -181,7 +186,7 @@ class QuestionPreparer:
     def prepare(self, question: object, history: object = None) -> PreparedQuestion:
         """Prepare one question with its earlier user turns (oldest first)."""
         clean = clean_question(question)
-        readable = readable_text(clean.text)
+        readable, payloads = readable_parts(clean.text)
         context = " ".join(t for t in self._earlier(history) if t)
         follow_up = bool(context) and is_follow_up(readable)
         message_text = self._normalised(readable)
@@ -197,6 +202,7 @@ class QuestionPreparer:
             follow_up=follow_up, message_text=message_text, context_text=context_text,
             search_text=search_base,
             windows=long_windows, too_long=clean.too_long, segments=segments(raw) if long_windows else (),
+            payloads=() if clean.too_long else payloads,
         )
 
 

@@ -42,7 +42,7 @@ def train_with_window_rows(labels_with_windows: set[str]):
         for p, group, w, item in zip(prepared, texts, use, augmented):
             rows = vectors[start:start + len(group)]
             start += len(group)
-            whole = p.__class__(**{**p.__dict__, "windows": (), "segments": ()})
+            whole = p.__class__(**{**p.__dict__, "windows": (), "segments": (), "payloads": ()})
             parts = [policy_inputs(whole, vectors_of(whole, rows), floor)[0]]
             if w:
                 parts += policy_inputs(p, vectors_of(p, rows), floor)[1:]

@@ -154,7 +154,8 @@ def test_decision_kind_order_and_thresholds(p, window, floor_crisis, floor_advic
 
     t = Thresholds(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_sentence=None,
                    crisis_sentence=None, crisis_sentence_whole=0.0, jailbreak_prompt=None,
-                   crisis_sentence_jailbreak=None, off_topic=0.50)
+                   crisis_sentence_jailbreak=None, crisis_payload=None, advice_payload=None,
+                   off_topic=0.50)
     assert decision_kind(p, window, floor_crisis, floor_advice, windows, language, t) == expected
 
 
@@ -164,7 +165,8 @@ def test_a_sentence_of_a_long_message_refuses_only_when_its_threshold_is_set():
 
     off = Thresholds(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_sentence=None,
                      crisis_sentence=None, crisis_sentence_whole=0.0, jailbreak_prompt=None,
-                     crisis_sentence_jailbreak=None, off_topic=0.50)
+                     crisis_sentence_jailbreak=None, crisis_payload=None, advice_payload=None,
+                     off_topic=0.50)
     on = off.model_copy(update={"advice_sentence": 0.95})
     assert decision_kind(_p(), 0.0, False, False, True, "en", off, 0.99) == "retrieve"
     assert decision_kind(_p(), 0.0, False, False, True, "en", on, 0.95) == "refusal"
@@ -179,7 +181,8 @@ def test_a_sentence_read_as_a_crisis_escalates_only_when_set_and_the_whole_reach
 
     off = Thresholds(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_sentence=0.95,
                      crisis_sentence=None, crisis_sentence_whole=0.0, jailbreak_prompt=None,
-                     crisis_sentence_jailbreak=None, off_topic=0.50)
+                     crisis_sentence_jailbreak=None, crisis_payload=None, advice_payload=None,
+                     off_topic=0.50)
     on = off.model_copy(update={"crisis_sentence": 0.99, "crisis_sentence_whole": 0.05})
     assert decision_kind(_p(crisis=0.10), 0.0, False, False, True, "en", off, 0.0, 1.0) == "retrieve"
     assert decision_kind(_p(crisis=0.10), 0.0, False, False, True, "en", on, 0.0, 0.99) == "crisis"
@@ -194,7 +197,8 @@ def test_a_sentence_refuses_only_in_a_jailbreak_prompt_when_that_condition_is_se
 
     ungated = Thresholds(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_sentence=0.95,
                          crisis_sentence=None, crisis_sentence_whole=0.0, jailbreak_prompt=None,
-                         crisis_sentence_jailbreak=None, off_topic=0.50)
+                         crisis_sentence_jailbreak=None, crisis_payload=None, advice_payload=None,
+                         off_topic=0.50)
     gated = ungated.model_copy(update={"jailbreak_prompt": 0.8})
     assert decision_kind(_p(), 0.0, False, False, True, "en", ungated, 0.99, 0.0, 0.0) == "refusal"  # no condition
     assert decision_kind(_p(), 0.0, False, False, True, "en", gated, 0.99, 0.0, 0.79) == "retrieve"
@@ -210,7 +214,8 @@ def test_a_crisis_sentence_escalates_in_a_jailbreak_prompt_whatever_the_whole_me
 
     off = Thresholds(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_sentence=0.95,
                      crisis_sentence=0.99, crisis_sentence_whole=0.05, jailbreak_prompt=0.5,
-                     crisis_sentence_jailbreak=None, off_topic=0.50)
+                     crisis_sentence_jailbreak=None, crisis_payload=None, advice_payload=None,
+                     off_topic=0.50)
     on = off.model_copy(update={"crisis_sentence_jailbreak": 0.95})
     args = (0.0, False, False, True, "en")
     assert decision_kind(_p(crisis=0.0), *args, off, 0.0, 1.0, 1.0) == "retrieve"  # not set: the whole's bar holds
@@ -228,7 +233,8 @@ def test_a_crisis_sentence_reading_without_the_detector_is_refused_at_load():
     from bot.policy.config import Thresholds
 
     values = dict(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_sentence=None,
-                  crisis_sentence=None, crisis_sentence_whole=0.0, jailbreak_prompt=None, off_topic=0.50)
+                  crisis_sentence=None, crisis_sentence_whole=0.0, jailbreak_prompt=None, crisis_payload=None,
+                  advice_payload=None, off_topic=0.50)
     with pytest.raises(ValidationError, match="crisis_sentence_jailbreak needs jailbreak_prompt"):
         Thresholds(**values, crisis_sentence_jailbreak=0.95)
     assert Thresholds(**values | {"jailbreak_prompt": 0.5}, crisis_sentence_jailbreak=0.95).jailbreak_prompt == 0.5

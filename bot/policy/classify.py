@@ -13,8 +13,10 @@ or above, when that threshold is set: a request inside a jailbreak preamble is r
 sentence read as a crisis at `crisis_sentence` or above escalates, when that threshold is set and the whole message's
 P(crisis) reaches `crisis_sentence_whole`, after the whole message's crisis checks and before any advice check;
 so does one read at `crisis_sentence_jailbreak` or above, whatever the whole message's P(crisis), in a message the
-jailbreak-prompt detector flags. A message above the hard cap gets the "too long" reply, unless the floor sees a
-crisis in it.
+jailbreak-prompt detector flags. A decoded payload (base64, base32, hex, rot13, reversed text), read on its own as a
+message, escalates at `crisis_payload` (after every other crisis check) and refuses at `advice_payload` (after every
+other advice check), when those are set. A message above the hard cap gets the "too long" reply, unless the floor
+sees a crisis in it.
 The policy never calls the embedding model: it reads the vectors the engine computed once.
 """
 
@@ -43,7 +45,8 @@ class Decision:
 
 def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool, floor_advice: bool,
                   has_windows: bool, language: str, t: Thresholds, sentence_advice: float = 0.0,
-                  sentence_crisis: float = 0.0, jailbreak: float = 1.0) -> str:
+                  sentence_crisis: float = 0.0, jailbreak: float = 1.0, payload_advice: float = 0.0,
+                  payload_crisis: float = 0.0) -> str:
     """The one decision rule, from the probabilities and the floor's hits: "crisis", "refusal",
     "non_english", "off_topic" or "retrieve". `Policy.decide` serves it; the threshold scripts
     (scripts/oof_policy.py, tune_policy.py, cv_advice_threshold.py) replay it over stored probabilities.
@@ -60,6 +63,8 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
         jailbreak: P(jailbreak prompt) of the whole message (bot/policy/jailbreak.py); a sentence's advice reading
             counts only at `t.jailbreak_prompt` or above (when that is set), and so does a sentence's crisis reading
             without the whole message's (`t.crisis_sentence_jailbreak`).
+        payload_advice / payload_crisis: The highest P(advice) / P(crisis) of a decoded payload read on its own (0
+            without); they count only when `t.advice_payload` / `t.crisis_payload` is set.
     """
     if floor_crisis or p_whole[_CRISIS] >= t.crisis:
         return "crisis"
@@ -69,11 +74,15 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
     if (t.crisis_sentence_jailbreak is not None and t.jailbreak_prompt is not None  # never ungated (config.py)
             and sentence_crisis >= t.crisis_sentence_jailbreak and jailbreak >= t.jailbreak_prompt):
         return "crisis"
+    if t.crisis_payload is not None and payload_crisis >= t.crisis_payload:
+        return "crisis"
     whole_threshold = t.advice_long if has_windows else t.advice
     if floor_advice or p_whole[_ADVICE] >= whole_threshold or window_advice >= t.advice_window:
         return "refusal"
     if (t.advice_sentence is not None and sentence_advice >= t.advice_sentence
             and (t.jailbreak_prompt is None or jailbreak >= t.jailbreak_prompt)):
+        return "refusal"
+    if t.advice_payload is not None and payload_advice >= t.advice_payload:
         return "refusal"
     if language != "en":
         return "non_english"
@@ -83,16 +92,21 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
 
 
 def kind_from_probabilities(p: np.ndarray, hits: FloorHits, language: str, t: Thresholds,
-                            n_sentences: int = 0, jailbreak: float = 1.0) -> str:
+                            n_sentences: int = 0, jailbreak: float = 1.0, n_payloads: int = 0) -> str:
     """`decision_kind` from the probability rows of `policy_inputs` (whole message first, then its
-    windows), followed by the rows of its last `n_sentences` sentences (`sentence_inputs`), the
-    floor's hits of the whole message and its P(jailbreak prompt)."""
-    windows, sentences = p[1:len(p) - n_sentences], p[len(p) - n_sentences:]
+    windows), then the rows of its `n_payloads` decoded payloads (`payload_inputs`), then the rows of its
+    last `n_sentences` sentences (`sentence_inputs`), the floor's hits of the whole message and its
+    P(jailbreak prompt)."""
+    end_windows = len(p) - n_sentences - n_payloads
+    windows, payloads, sentences = p[1:end_windows], p[end_windows:len(p) - n_sentences], p[len(p) - n_sentences:]
     window_advice = float(windows[:, _ADVICE].max()) if len(windows) else 0.0
     sentence_advice = float(sentences[:, _ADVICE].max()) if n_sentences else 0.0
     sentence_crisis = float(sentences[:, _CRISIS].max()) if n_sentences else 0.0
+    payload_advice = float(payloads[:, _ADVICE].max()) if n_payloads else 0.0
+    payload_crisis = float(payloads[:, _CRISIS].max()) if n_payloads else 0.0
     return decision_kind(p[0], window_advice, bool(hits.crisis), bool(hits.advice or hits.foreign_advice),
-                         len(windows) > 0, language, t, sentence_advice, sentence_crisis, jailbreak)
+                         len(windows) > 0, language, t, sentence_advice, sentence_crisis, jailbreak,
+                         payload_advice, payload_crisis)
 
 
 def policy_inputs(prepared: PreparedQuestion, vectors: QuestionVectors, floor: RuleFloor,
@@ -114,6 +128,12 @@ def sentence_inputs(prepared: PreparedQuestion, vectors: QuestionVectors, floor:
     """The classifier's inputs for each sentence of a long message, read on its own (no earlier turns)."""
     return [PolicyInput(s, "", prepared.language, tuple(floor_hits(floor, s, prepared.language).as_features()), v,
                         None) for s, v in zip(prepared.segments, vectors.segments)]
+
+
+def payload_inputs(prepared: PreparedQuestion, vectors: QuestionVectors, floor: RuleFloor) -> list[PolicyInput]:
+    """The classifier's inputs for each decoded payload, read on its own as a message (no earlier turns)."""
+    return [PolicyInput(x, "", prepared.language, tuple(floor_hits(floor, x, prepared.language).as_features()), v,
+                        None) for x, v in zip(prepared.payloads, vectors.payloads)]
 
 
 def floor_hits(floor: RuleFloor, text: str, language: str) -> FloorHits:
@@ -152,22 +172,30 @@ class Policy:
         reads_sentences = (t.advice_sentence is not None or t.crisis_sentence is not None
                            or t.crisis_sentence_jailbreak is not None)
         sentences = sentence_inputs(prepared, vectors, self.floor) if reads_sentences else []
-        features = self.featurizer.rows(inputs + sentences)  # transform's rows without scipy matrices (same products)
+        reads_payloads = t.crisis_payload is not None or t.advice_payload is not None
+        payloads = payload_inputs(prepared, vectors, self.floor) if reads_payloads else []
+        # transform's rows without scipy matrices (same products)
+        features = self.featurizer.rows(inputs + payloads + sentences)
         p = self.model.label_probabilities(features)
         crisis, advice, off = float(p[0, _CRISIS]), float(p[0, _ADVICE]), float(p[0, _OFF])
         window_advice = float(p[1:len(inputs), _ADVICE].max()) if len(inputs) > 1 else 0.0
-        sentence_advice = float(p[len(inputs):, _ADVICE].max()) if sentences else 0.0
-        sentence_crisis = float(p[len(inputs):, _CRISIS].max()) if sentences else 0.0
+        first_sentence = len(inputs) + len(payloads)
+        sentence_advice = float(p[first_sentence:, _ADVICE].max()) if sentences else 0.0
+        sentence_crisis = float(p[first_sentence:, _CRISIS].max()) if sentences else 0.0
         scores = {"p_crisis": round(crisis, 4), "p_advice": round(advice, 4), "p_off_topic": round(off, 4),
                   "p_advice_window": round(window_advice, 4), "p_advice_sentence": round(sentence_advice, 4),
                   "p_crisis_sentence": round(sentence_crisis, 4),
                   "windows": len(inputs) - 1, "sentences": len(sentences), "language": prepared.language}
+        if payloads:
+            scores["payloads"] = len(payloads)
+            scores["p_advice_payload"] = round(float(p[len(inputs):first_sentence, _ADVICE].max()), 4)
+            scores["p_crisis_payload"] = round(float(p[len(inputs):first_sentence, _CRISIS].max()), 4)
         jailbreak = 1.0
         if t.jailbreak_prompt is not None and sentences and (
                 t.advice_sentence is not None or t.crisis_sentence_jailbreak is not None):
             jailbreak = self.jailbreak.probability(prepared.readable)
             scores["p_jailbreak"] = round(jailbreak, 4)
-        kind = kind_from_probabilities(p, hits, prepared.language, t, len(sentences), jailbreak)
+        kind = kind_from_probabilities(p, hits, prepared.language, t, len(sentences), jailbreak, len(payloads))
         if kind == "crisis":
             return Decision("crisis", "floor" if hits.crisis else "model", scores)
         if kind == "refusal":

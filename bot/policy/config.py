@@ -56,6 +56,9 @@ class Thresholds(_Strict):
     crisis_sentence_jailbreak: float | None = Field(gt=0, le=1)  # P(crisis) of one sentence that escalates, whatever
                                                                  # the whole message's P(crisis), in a message the
                                                                  # detector flags (`jailbreak_prompt`); None: not read
+    crisis_payload: float | None = Field(gt=0, lt=1)  # P(crisis) of a decoded payload (base64, rot13...) read on its
+                                                      # own that escalates (None: payloads are not read alone) ...
+    advice_payload: float | None = Field(gt=0, lt=1)  # ... and P(advice) of one that refuses (None: not read alone)
     off_topic: float = Field(gt=0, lt=1)
 
     @model_validator(mode="after")

@@ -94,8 +94,9 @@ def training_rows(items: Sequence[BankItem], preparer: QuestionPreparer, embed: 
     for p, group in zip(prepared, texts):
         rows = vectors[start:start + len(group)]
         start += len(group)
-        # Long training messages are read whole (their windows and sentences carry no label of their own).
-        whole = p.__class__(**{**p.__dict__, "windows": (), "segments": ()})
+        # Training messages are read whole: a long one's windows and sentences carry no label of their own, and
+        # decoded payloads are not trained on (docs/decisions/2026-12-07-decoded-payload-alone.txt).
+        whole = p.__class__(**{**p.__dict__, "windows": (), "segments": (), "payloads": ()})
         inputs.append(policy_inputs(whole, vectors_of(whole, rows), floor)[0])
     labels = [i.label for i in augmented]
     reasons = [i.kind if i.label == "advice" else "" for i in augmented]
