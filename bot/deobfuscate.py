@@ -130,8 +130,9 @@ def _plain(text: str) -> str:
 
 
 def readable_parts(text: str) -> tuple[str, tuple[str, ...]]:
-    """`readable_text` of `text`, and the hidden payloads it decoded, each made plain as the readable text is
-    (read on their own by the policy when `crisis_payload` / `advice_payload` are set)."""
+    """`readable_text` of `text`, and the hidden payloads it decoded, each made plain on its own (leetspeak and
+    spaced letters undone, apostrophes straightened), repeats dropped (read on their own by the policy when
+    `crisis_payload` / `advice_payload` are set)."""
     text = _ZERO_WIDTH_RE.sub("", unicodedata.normalize("NFKC", text))
     text = undo_homoglyphs(text)
     text = _LONG_NUMBER_RE.sub(lambda m: m.group(0)[:20], text)

@@ -2,9 +2,10 @@
 
 Runs once per question. It cleans the input, undoes disguises (bot/deobfuscate.py), detects the
 language, decides whether the earlier turns are needed (a follow-up), splits a long message into
-overlapping windows and into sentences (`segments`), keeps the decoded payloads apart, and makes the search text (slang, spelling fixed against the corpus
-vocabulary, query expansions from data/expansions.yaml). `texts_to_embed` lists every text the
-question needs embedded, so the engine makes one model call for all of them.
+overlapping windows and into sentences (`segments`), keeps the decoded payloads apart, and makes the
+search text (slang, spelling fixed against the corpus vocabulary, query expansions from
+data/expansions.yaml). `texts_to_embed` lists every text the question needs embedded, so the engine
+makes one model call for all of them (a second one for a long message's sentences).
 """
 
 from __future__ import annotations
@@ -146,8 +147,8 @@ class QuestionVectors:
 def vectors_of(prepared: PreparedQuestion, vectors: Sequence) -> QuestionVectors:
     """Map the rows embedded for `texts_to_embed` back to their roles."""
     texts = prepared.texts_to_embed()
-    by_text = {t: vectors[i] for i, t in enumerate(texts)}
     n_fixed = len(prepared.fixed_texts())
+    by_text = {t: vectors[i] for i, t in enumerate(texts[:n_fixed])}  # a payload or sentence may repeat one
     n_windows = n_fixed + len(prepared.windows)
     n_payloads = n_windows + len(prepared.payloads)
     return QuestionVectors(message=vectors[0], context=by_text.get(prepared.context_text) if prepared.context_text else None,

@@ -45,7 +45,8 @@ def train_with_window_rows(labels_with_windows: set[str]):
             whole = p.__class__(**{**p.__dict__, "windows": (), "segments": (), "payloads": ()})
             parts = [policy_inputs(whole, vectors_of(whole, rows), floor)[0]]
             if w:
-                parts += policy_inputs(p, vectors_of(p, rows), floor)[1:]
+                windowed = p.__class__(**{**p.__dict__, "segments": (), "payloads": ()})  # rows: fixed + windows
+                parts += policy_inputs(windowed, vectors_of(windowed, rows), floor)[1:]
             inputs += parts
             labels += [item.label] * len(parts)
             reasons += [item.kind if item.label == "advice" else ""] * len(parts)

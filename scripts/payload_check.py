@@ -2,7 +2,8 @@
 rot13, reversed text) on its own, at the candidates (crisis_payload, advice_payload).
 
     .venv/bin/python scripts/payload_check.py oof   # (O): the 5 writer folds of scripts/oof_policy.py; each fold's
-        # model (and jailbreak-prompt detector) decides its held-out messages that hold a decoded payload (~20 min)
+        # model (and jailbreak-prompt detector) decides its held-out messages that hold a decoded payload (~35 min
+        # on two cores)
     .venv/bin/python scripts/payload_check.py dev   # (D): the served engine on the dev writers' messages with one
 
 Only a message with a decoded payload can be decided differently (no payload, no payload row), so only those are
@@ -70,6 +71,7 @@ def report(rows: list[dict]) -> None:
 
 
 def oof(out: Path) -> None:
+    """(O): each writer fold's model decides its held-out messages that hold a payload, at every candidate."""
     from oof_policy import writer_folds
 
     from bot import paths
@@ -99,6 +101,7 @@ def oof(out: Path) -> None:
 
 
 def dev(out: Path) -> None:
+    """(D): the served model decides the dev writers' messages that hold a payload, at every candidate."""
     from bot.answer import Engine
     from bot.policy.bank import load_split
 

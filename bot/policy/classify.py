@@ -14,7 +14,7 @@ sentence read as a crisis at `crisis_sentence` or above escalates, when that thr
 P(crisis) reaches `crisis_sentence_whole`, after the whole message's crisis checks and before any advice check;
 so does one read at `crisis_sentence_jailbreak` or above, whatever the whole message's P(crisis), in a message the
 jailbreak-prompt detector flags. A decoded payload (base64, base32, hex, rot13, reversed text), read on its own as a
-message, escalates at `crisis_payload` (after every other crisis check) and refuses at `advice_payload` (after every
+sentence is (no earlier turns, the whole message's detected language, no slang or spelling changes), escalates at `crisis_payload` (after every other crisis check) and refuses at `advice_payload` (after every
 other advice check), when those are set. A message above the hard cap gets the "too long" reply, unless the floor
 sees a crisis in it.
 The policy never calls the embedding model: it reads the vectors the engine computed once.
@@ -131,7 +131,8 @@ def sentence_inputs(prepared: PreparedQuestion, vectors: QuestionVectors, floor:
 
 
 def payload_inputs(prepared: PreparedQuestion, vectors: QuestionVectors, floor: RuleFloor) -> list[PolicyInput]:
-    """The classifier's inputs for each decoded payload, read on its own as a message (no earlier turns)."""
+    """The classifier's inputs for each decoded payload, read on its own as a sentence is: no earlier turns, the
+    whole message's detected language, the readable text as decoded (no slang, spelling or expansions)."""
     return [PolicyInput(x, "", prepared.language, tuple(floor_hits(floor, x, prepared.language).as_features()), v,
                         None) for x, v in zip(prepared.payloads, vectors.payloads)]
 
