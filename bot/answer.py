@@ -79,8 +79,14 @@ class Engine:
         self.retrieval_settings = load_retrieval_settings()
 
     def prepare(self, question: object, history: Sequence[str] | None = None) -> PreparedQuestion:
-        """Clean a question and make its search text (context, slang, spelling, expansions)."""
-        return self.preparer.prepare(question, history)
+        """Clean a question and make its search text (context, slang, spelling, expansions). Its decoded payloads
+        are kept only when the policy reads them on their own (`crisis_payload` / `advice_payload`), so that
+        nothing unread is embedded."""
+        prepared = self.preparer.prepare(question, history)
+        t = self.config.settings.thresholds
+        if prepared.payloads and t.crisis_payload is None and t.advice_payload is None:
+            return replace(prepared, payloads=())
+        return prepared
 
     def encode(self, prepared: PreparedQuestion) -> QuestionVectors:
         """Embed everything the question needs: one model call, and a second for a long message's sentences.

@@ -84,7 +84,7 @@ def oof(out: Path) -> None:
     engine = Engine.load(auto_build=False)
     embed = cached_embedder(engine.embedder, paths.index_dir())
     items = load_split("train") + load_split("dev")
-    prepared = [engine.prepare(item.text, list(item.history)) for item in items]
+    prepared = [engine.preparer.prepare(item.text, list(item.history)) for item in items]  # payloads kept
     rows = []
     for fold, (train_rows, held_rows) in enumerate(writer_folds(items)):
         held = [i for i in held_rows if prepared[i].payloads and not prepared[i].too_long]
@@ -109,7 +109,7 @@ def dev(out: Path) -> None:
     by_candidate = policies(engine.config, engine.policy.model, engine.embedder.dim)
     rows = []
     for item in load_split("dev"):
-        prepared = engine.prepare(item.text, list(item.history))
+        prepared = engine.preparer.prepare(item.text, list(item.history))  # payloads kept (Engine.prepare drops them)
         if prepared.payloads and not prepared.too_long:
             rows.append(decided(item, prepared, engine.encode(prepared), by_candidate, -1))
     out.parent.mkdir(exist_ok=True)
