@@ -151,9 +151,9 @@ def vectors_of(prepared: PreparedQuestion, vectors: Sequence) -> QuestionVectors
     by_text = {t: vectors[i] for i, t in enumerate(texts[:n_fixed])}  # a payload or sentence may repeat one
     n_windows = n_fixed + len(prepared.windows)
     n_payloads = n_windows + len(prepared.payloads)
-    return QuestionVectors(message=vectors[0], context=by_text.get(prepared.context_text) if prepared.context_text else None,
-                           search=by_text[prepared.search_text], windows=tuple(vectors[n_fixed:n_windows]),
-                           segments=tuple(vectors[n_payloads:len(texts)]),
+    context = by_text.get(prepared.context_text) if prepared.context_text else None
+    return QuestionVectors(message=vectors[0], context=context, search=by_text[prepared.search_text],
+                           windows=tuple(vectors[n_fixed:n_windows]), segments=tuple(vectors[n_payloads:len(texts)]),
                            payloads=tuple(vectors[n_windows:n_payloads]))
 
 

@@ -14,8 +14,9 @@ sentence read as a crisis at `crisis_sentence` or above escalates, when that thr
 P(crisis) reaches `crisis_sentence_whole`, after the whole message's crisis checks and before any advice check;
 so does one read at `crisis_sentence_jailbreak` or above, whatever the whole message's P(crisis), in a message the
 jailbreak-prompt detector flags. A decoded payload (base64, base32, hex, rot13, reversed text), read on its own as a
-sentence is (no earlier turns, the whole message's detected language, no slang or spelling changes), escalates at `crisis_payload` (after every other crisis check) and refuses at `advice_payload` (after every
-other advice check), when those are set. A message above the hard cap gets the "too long" reply, unless the floor
+sentence is (no earlier turns, the whole message's detected language, no slang or spelling changes), escalates at
+`crisis_payload` (after every other crisis check) and refuses at `advice_payload` (after every other advice check),
+when those are set. A message above the hard cap gets the "too long" reply, unless the floor
 sees a crisis in it.
 The policy never calls the embedding model: it reads the vectors the engine computed once.
 """
