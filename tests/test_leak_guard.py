@@ -1,6 +1,6 @@
 """Building data and measuring data never mix (issue 9 item 8, issue 10 item 6).
 
-No evaluation text (policy dev/test writers, the two fresh policy checks, retrieval tune/test, the fresh
+No evaluation text (policy dev/test writers, the three fresh policy checks, retrieval tune/test, the fresh
 retrieval check, the casual abstention tune set, XSTest) may
 stand in the data the bot is built from (policy training writers, per-passage questions, answerability
 training set, rule, slang and expansion literals): equal after normalising, or word-set Jaccard >= 0.8.
@@ -24,8 +24,9 @@ def test_no_evaluation_text_in_building_data():
 
 def test_every_evaluation_set_is_guarded():
     sources = {source.split(":")[0].rsplit("/", 1)[0] for _, source in evaluation_texts()}
-    assert {"eval/policy/dev", "eval/policy/test", "eval/policy/fresh", "eval/policy/fresh_en", "eval/retrieval/tune",
-            "eval/retrieval/test", "eval/answers/fresh", "eval/answers/casual_tune", "xstest"} <= sources, sources
+    assert {"eval/policy/dev", "eval/policy/test", "eval/policy/fresh", "eval/policy/fresh_en",
+            "eval/policy/fresh_wrap", "eval/retrieval/tune", "eval/retrieval/test", "eval/answers/fresh",
+            "eval/answers/casual_tune", "xstest"} <= sources, sources
     # Any folder of eval/ whose lines hold question text ("q" or "text") is guarded, so a new set cannot be missed.
     with_text = set()
     for path in paths.eval_dir().rglob("*.jsonl"):
