@@ -154,7 +154,7 @@ def test_decision_kind_order_and_thresholds(p, window, floor_crisis, floor_advic
 
     t = Thresholds(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_sentence=None,
                    crisis_sentence=None, crisis_sentence_whole=0.0, jailbreak_prompt=None,
-                   crisis_sentence_jailbreak=None, crisis_payload=None, advice_payload=None,
+                   crisis_sentence_jailbreak=None, crisis_payload=None, advice_payload=None, crisis_floor_long=None,
                    off_topic=0.50)
     assert decision_kind(p, window, floor_crisis, floor_advice, windows, language, t) == expected
 
@@ -165,7 +165,7 @@ def test_a_sentence_of_a_long_message_refuses_only_when_its_threshold_is_set():
 
     off = Thresholds(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_sentence=None,
                      crisis_sentence=None, crisis_sentence_whole=0.0, jailbreak_prompt=None,
-                     crisis_sentence_jailbreak=None, crisis_payload=None, advice_payload=None,
+                     crisis_sentence_jailbreak=None, crisis_payload=None, advice_payload=None, crisis_floor_long=None,
                      off_topic=0.50)
     on = off.model_copy(update={"advice_sentence": 0.95})
     assert decision_kind(_p(), 0.0, False, False, True, "en", off, 0.99) == "retrieve"
@@ -181,7 +181,7 @@ def test_a_sentence_read_as_a_crisis_escalates_only_when_set_and_the_whole_reach
 
     off = Thresholds(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_sentence=0.95,
                      crisis_sentence=None, crisis_sentence_whole=0.0, jailbreak_prompt=None,
-                     crisis_sentence_jailbreak=None, crisis_payload=None, advice_payload=None,
+                     crisis_sentence_jailbreak=None, crisis_payload=None, advice_payload=None, crisis_floor_long=None,
                      off_topic=0.50)
     on = off.model_copy(update={"crisis_sentence": 0.99, "crisis_sentence_whole": 0.05})
     assert decision_kind(_p(crisis=0.10), 0.0, False, False, True, "en", off, 0.0, 1.0) == "retrieve"
@@ -198,7 +198,7 @@ def test_a_sentence_refuses_only_in_a_jailbreak_prompt_when_that_condition_is_se
     ungated = Thresholds(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_sentence=0.95,
                          crisis_sentence=None, crisis_sentence_whole=0.0, jailbreak_prompt=None,
                          crisis_sentence_jailbreak=None, crisis_payload=None, advice_payload=None,
-                         off_topic=0.50)
+                         crisis_floor_long=None, off_topic=0.50)
     gated = ungated.model_copy(update={"jailbreak_prompt": 0.8})
     assert decision_kind(_p(), 0.0, False, False, True, "en", ungated, 0.99, 0.0, 0.0) == "refusal"  # no condition
     assert decision_kind(_p(), 0.0, False, False, True, "en", gated, 0.99, 0.0, 0.79) == "retrieve"
@@ -214,7 +214,7 @@ def test_a_crisis_sentence_escalates_in_a_jailbreak_prompt_whatever_the_whole_me
 
     off = Thresholds(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_sentence=0.95,
                      crisis_sentence=0.99, crisis_sentence_whole=0.05, jailbreak_prompt=0.5,
-                     crisis_sentence_jailbreak=None, crisis_payload=None, advice_payload=None,
+                     crisis_sentence_jailbreak=None, crisis_payload=None, advice_payload=None, crisis_floor_long=None,
                      off_topic=0.50)
     on = off.model_copy(update={"crisis_sentence_jailbreak": 0.95})
     args = (0.0, False, False, True, "en")
@@ -227,6 +227,23 @@ def test_a_crisis_sentence_escalates_in_a_jailbreak_prompt_whatever_the_whole_me
     assert decision_kind(_p(crisis=0.0), *args, ungated, 0.0, 1.0, 1.0) == "retrieve"
 
 
+def test_a_floor_crisis_on_a_long_message_needs_the_whole_messages_bar_only_when_set():
+    from bot.policy.classify import decision_kind
+    from bot.policy.config import Thresholds
+
+    off = Thresholds(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_sentence=None,
+                     crisis_sentence=None, crisis_sentence_whole=0.0, jailbreak_prompt=None,
+                     crisis_sentence_jailbreak=None, crisis_payload=None, advice_payload=None, crisis_floor_long=None,
+                     off_topic=0.50)
+    on = off.model_copy(update={"crisis_floor_long": 0.05})
+    assert decision_kind(_p(crisis=0.01), 0.0, True, False, True, "en", off) == "crisis"  # not set: the hit alone
+    assert decision_kind(_p(crisis=0.01), 0.0, True, False, True, "en", on) == "retrieve"  # below the bar
+    assert decision_kind(_p(crisis=0.05), 0.0, True, False, True, "en", on) == "crisis"  # at the bar
+    assert decision_kind(_p(crisis=0.01), 0.0, True, False, False, "en", on) == "crisis"  # a short message: as before
+    assert decision_kind(_p(crisis=0.01, advice=0.6), 0.0, True, False, True, "en", on) == "refusal"  # goes on
+    assert decision_kind(_p(crisis=0.01), 0.0, True, False, True, "de", on) == "non_english"
+
+
 def test_a_crisis_sentence_reading_without_the_detector_is_refused_at_load():
     from pydantic import ValidationError
 
@@ -234,7 +251,7 @@ def test_a_crisis_sentence_reading_without_the_detector_is_refused_at_load():
 
     values = dict(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_sentence=None,
                   crisis_sentence=None, crisis_sentence_whole=0.0, jailbreak_prompt=None, crisis_payload=None,
-                  advice_payload=None, off_topic=0.50)
+                  advice_payload=None, crisis_floor_long=None, off_topic=0.50)
     with pytest.raises(ValidationError, match="crisis_sentence_jailbreak needs jailbreak_prompt"):
         Thresholds(**values, crisis_sentence_jailbreak=0.95)
     assert Thresholds(**values | {"jailbreak_prompt": 0.5}, crisis_sentence_jailbreak=0.95).jailbreak_prompt == 0.5

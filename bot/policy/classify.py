@@ -55,7 +55,9 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
     Args:
         p_whole: P(label) of the whole message, in `LABELS` order.
         window_advice: The highest P(advice) of a window of a long message (0 without windows).
-        floor_crisis / floor_advice: Whether the rule floor saw a crisis / an advice request.
+        floor_crisis / floor_advice: Whether the rule floor saw a crisis / an advice request. On a message with
+            windows a floor crisis escalates only at P(crisis) >= `t.crisis_floor_long`, when that is set (a story
+            can hold a floor phrase: docs/decisions/2026-12-07-floor-crisis-long-messages.txt).
         has_windows: Whether the message is long enough to be read window by window.
         language: The detected language.
         t: The thresholds.
@@ -67,7 +69,9 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
         payload_advice / payload_crisis: The highest P(advice) / P(crisis) of a decoded payload read on its own (0
             without); they count only when `t.advice_payload` / `t.crisis_payload` is set.
     """
-    if floor_crisis or p_whole[_CRISIS] >= t.crisis:
+    floor_escalates = floor_crisis and not (has_windows and t.crisis_floor_long is not None
+                                            and p_whole[_CRISIS] < t.crisis_floor_long)
+    if floor_escalates or p_whole[_CRISIS] >= t.crisis:
         return "crisis"
     if (t.crisis_sentence is not None and sentence_crisis >= t.crisis_sentence
             and p_whole[_CRISIS] >= t.crisis_sentence_whole):

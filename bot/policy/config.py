@@ -59,6 +59,9 @@ class Thresholds(_Strict):
     crisis_payload: float | None = Field(gt=0, lt=1)  # P(crisis) of a decoded payload (base64, rot13...) read on its
                                                       # own that escalates (None: payloads are not read alone) ...
     advice_payload: float | None = Field(gt=0, lt=1)  # ... and P(advice) of one that refuses (None: not read alone)
+    crisis_floor_long: float | None = Field(gt=0, le=1)  # a floor crisis hit on a message with windows escalates
+                                                         # only when the whole message's P(crisis) is at least this
+                                                         # (None: the floor's hit escalates alone, as on any message)
     off_topic: float = Field(gt=0, lt=1)
 
     @model_validator(mode="after")
