@@ -7,7 +7,9 @@ judged as a whole and window by window: the rule floor reads all of it, and any 
 reads as an advice request with high confidence (`advice_window`, above the whole message's threshold:
 the whole of a long message has its own threshold, `advice_long`, as its vector reads only its start;
 a window out of context can look like a request) decides (the model's crisis reading of a window alone, out of context,
-escalated long stories on the dev writers, so a crisis is judged on the whole message and by the floor). So does
+escalated long stories on the dev writers, so a crisis is judged on the whole message and by the floor; on a long
+message the floor's crisis hit counts only with the whole message's P(crisis) at `crisis_floor_long`, when that is
+set, as a story can hold a floor phrase). So does
 any sentence of a long message (`bot.query.segments`) read on its own as an advice request at `advice_sentence`
 or above, when that threshold is set: a request inside a jailbreak preamble is read apart from the preamble. A
 sentence read as a crisis at `crisis_sentence` or above escalates, when that threshold is set and the whole message's
