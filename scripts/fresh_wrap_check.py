@@ -53,15 +53,21 @@ def stage() -> None:
         print(f"{writer}: kept {len(kept)} of {len(lines)} lines ({len(dropped)} dropped by the leak guard)")
 
 
-def _with_candidate(engine, candidate: float):
-    """The engine's policy configuration with `crisis_sentence_jailbreak` at `candidate` (jailbreak_prompt as
-    served; `decision_kind` never applies the threshold ungated)."""
+def with_thresholds(engine, **values):
+    """The engine's policy configuration with some thresholds replaced (`model_copy` skips the validators;
+    `decision_kind` never applies `crisis_sentence_jailbreak` ungated)."""
     config = engine.policy.config
-    thresholds = config.settings.thresholds.model_copy(update={"crisis_sentence_jailbreak": candidate})
-    if thresholds.jailbreak_prompt is None:
-        raise SystemExit("jailbreak_prompt is not served: the candidate would be ungated")
+    thresholds = config.settings.thresholds.model_copy(update=values)
     settings = config.settings.model_copy(update={"thresholds": thresholds})
     return config.model_copy(update={"settings": settings})
+
+
+def _with_candidate(engine, candidate: float):
+    """The engine's policy configuration with `crisis_sentence_jailbreak` at `candidate` (jailbreak_prompt as
+    served)."""
+    if engine.policy.config.settings.thresholds.jailbreak_prompt is None:
+        raise SystemExit("jailbreak_prompt is not served: the candidate would be ungated")
+    return with_thresholds(engine, crisis_sentence_jailbreak=candidate)
 
 
 def score(candidate: float, out: Path) -> None:
