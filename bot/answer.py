@@ -80,16 +80,18 @@ class Engine:
 
     def prepare(self, question: object, history: Sequence[str] | None = None) -> PreparedQuestion:
         """Clean a question and make its search text (context, slang, spelling, expansions). Its decoded payloads
-        are kept only when the policy reads them on their own (`crisis_payload` / `advice_payload`), so that
-        nothing unread is embedded."""
+        are kept only when the policy reads them on their own (`crisis_payload` / `advice_payload`), and so are the
+        sentences of a short message (`crisis_part` / `advice_part`), so that nothing unread is embedded."""
         prepared = self.preparer.prepare(question, history)
         t = self.config.settings.thresholds
+        if prepared.segments and not prepared.windows and t.crisis_part is None and t.advice_part is None:
+            prepared = replace(prepared, segments=())  # a short message's sentences are read only when set
         if prepared.payloads and t.crisis_payload is None and t.advice_payload is None:
             return replace(prepared, payloads=())
         return prepared
 
     def encode(self, prepared: PreparedQuestion) -> QuestionVectors:
-        """Embed everything the question needs: one model call, and a second for a long message's sentences.
+        """Embed everything the question needs: one model call, and a second for the message's sentences.
 
         The sentences are embedded apart because the encoder pads each batch to its longest text: in the batch of
         the message and its windows (up to 256 word pieces) a 20-word sentence cost as much as a window.

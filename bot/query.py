@@ -2,10 +2,11 @@
 
 Runs once per question. It cleans the input, undoes disguises (bot/deobfuscate.py), detects the
 language, decides whether the earlier turns are needed (a follow-up), splits a long message into
-overlapping windows and into sentences (`segments`), keeps the decoded payloads apart, and makes the
-search text (slang, spelling fixed against the corpus vocabulary, query expansions from
-data/expansions.yaml). `texts_to_embed` lists every text the question needs embedded, so the engine
-makes one model call for all of them (a second one for a long message's sentences).
+overlapping windows and into sentences (`segments`; a short message of two or more sentences too),
+keeps the decoded payloads apart, and makes the search text (slang, spelling fixed against the corpus
+vocabulary, query expansions from data/expansions.yaml). `texts_to_embed` lists every text the
+question needs embedded, so the engine makes one model call for all of them (a second one for the
+sentences).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ MIN_SEGMENT_CHARS = 8
 
 
 def segments(raw: str) -> tuple[str, ...]:
-    """The sentences of a long message, each line read on its own (cleaned and made readable as a whole
+    """The sentences of a message, each line read on its own (cleaned and made readable as a whole
     message is), in order, without repeats and without pieces shorter than `MIN_SEGMENT_CHARS`: a request
     placed inside a long preamble (a jailbreak prompt) is read apart from the preamble's words. Lines are
     split before cleaning, which joins them."""
@@ -91,6 +92,13 @@ def segments(raw: str) -> tuple[str, ...]:
             if len(sentence) >= MIN_SEGMENT_CHARS:
                 out.setdefault(sentence, None)
     return tuple(out)
+
+
+def message_sentences(raw: str, long: bool) -> tuple[str, ...]:
+    """The sentences the policy may read on their own (`segments`): every sentence of a long message; of a short
+    message only when it holds two or more (a message of one sentence is its whole reading), else ()."""
+    found = segments(raw)
+    return found if long or len(found) >= 2 else ()
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,7 @@ class PreparedQuestion:
     search_text: str          # what retrieval embeds and matches (message_text unless a follow-up)
     windows: tuple[str, ...]  # readable windows of a long message (() if short)
     too_long: bool
-    segments: tuple[str, ...] = ()  # readable sentences of a long message (() if short)
+    segments: tuple[str, ...] = ()  # readable sentences: a long message's, or a short one's when it has two or more
     payloads: tuple[str, ...] = ()  # decoded payloads (base64, base32, hex, rot13, reversed), each made plain
 
     @cached_property
@@ -140,7 +148,7 @@ class QuestionVectors:
     context: object | None    # the message with its earlier turns, or None
     search: object            # what retrieval searches with
     windows: tuple            # one per window
-    segments: tuple = ()      # one per sentence of a long message
+    segments: tuple = ()      # one per sentence of `PreparedQuestion.segments`
     payloads: tuple = ()      # one per decoded payload
 
 
@@ -202,7 +210,7 @@ class QuestionPreparer:
             text=clean.text, readable=readable, language=detect(readable), context=context,
             follow_up=follow_up, message_text=message_text, context_text=context_text,
             search_text=search_base,
-            windows=long_windows, too_long=clean.too_long, segments=segments(raw) if long_windows else (),
+            windows=long_windows, too_long=clean.too_long, segments=message_sentences(raw, bool(long_windows)),
             payloads=() if clean.too_long else payloads,
         )
 

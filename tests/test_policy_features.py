@@ -343,7 +343,14 @@ def test_long_messages_are_split_into_sentences_line_by_line():
                                  "how many grams of kratom should i take")  # repeats, and "ok?" "go." (short) dropped
     assert segments("line one is here\r\nline two is here. And a third") == (
         "line one is here", "line two is here.", "And a third")
-    assert _preparer().prepare("how many grams of kratom should i take").segments == ()  # short: none
+    assert _preparer().prepare("how many grams of kratom should i take").segments == ()  # one sentence: none
+
+
+def test_a_short_message_of_two_or_more_sentences_is_split_too():
+    prepared = _preparer().prepare("what is kratom? how many grams of kratom should i take")
+    assert not prepared.windows
+    assert prepared.segments == ("what is kratom?", "how many grams of kratom should i take")
+    assert _preparer().prepare("what is kratom? ok").segments == ()  # "ok" is too short: one sentence left
 
 
 def test_unusable_histories_are_ignored():

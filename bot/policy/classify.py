@@ -15,7 +15,10 @@ or above, when that threshold is set: a request inside a jailbreak preamble is r
 sentence read as a crisis at `crisis_sentence` or above escalates, when that threshold is set and the whole message's
 P(crisis) reaches `crisis_sentence_whole`, after the whole message's crisis checks and before any advice check;
 so does one read at `crisis_sentence_jailbreak` or above, whatever the whole message's P(crisis), in a message the
-jailbreak-prompt detector flags. A decoded payload (base64, base32, hex, rot13, reversed text), read on its own as a
+jailbreak-prompt detector flags. A short message (no windows) of two or more sentences has its sentences read on
+their own too, at their own thresholds, when set: one at `crisis_part` or above escalates when the whole message's
+P(crisis) reaches `crisis_part_whole` (right after the long-message sentence check), one at `advice_part` or above
+refuses (right after the long-message sentence advice check). A decoded payload (base64, base32, hex, rot13, reversed text), read on its own as a
 sentence is (no earlier turns, the whole message's detected language, no slang or spelling changes), escalates at
 `crisis_payload` (after every other crisis check) and refuses at `advice_payload` (after every other advice check),
 when those are set. A message above the hard cap gets the "too long" reply, unless the floor
@@ -63,8 +66,9 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
         has_windows: Whether the message is long enough to be read window by window.
         language: The detected language.
         t: The thresholds.
-        sentence_advice / sentence_crisis: The highest P(advice) / P(crisis) of a sentence of a long message read
-            on its own (0 without).
+        sentence_advice / sentence_crisis: The highest P(advice) / P(crisis) of a sentence read on its own (0
+            without): of a long message, judged at `advice_sentence` / `crisis_sentence`; of a short message of two
+            or more sentences, at `advice_part` / `crisis_part` (docs/decisions/2026-12-07-short-message-parts.txt).
         jailbreak: P(jailbreak prompt) of the whole message (bot/policy/jailbreak.py); a sentence's advice reading
             counts only at `t.jailbreak_prompt` or above (when that is set), and so does a sentence's crisis reading
             without the whole message's (`t.crisis_sentence_jailbreak`).
@@ -75,10 +79,13 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
                                             and p_whole[_CRISIS] < t.crisis_floor_long)
     if floor_escalates or p_whole[_CRISIS] >= t.crisis:
         return "crisis"
-    if (t.crisis_sentence is not None and sentence_crisis >= t.crisis_sentence
+    if (has_windows and t.crisis_sentence is not None and sentence_crisis >= t.crisis_sentence
             and p_whole[_CRISIS] >= t.crisis_sentence_whole):
         return "crisis"
-    if (t.crisis_sentence_jailbreak is not None and t.jailbreak_prompt is not None  # never ungated (config.py)
+    if (not has_windows and t.crisis_part is not None and sentence_crisis >= t.crisis_part
+            and p_whole[_CRISIS] >= t.crisis_part_whole):
+        return "crisis"
+    if (has_windows and t.crisis_sentence_jailbreak is not None and t.jailbreak_prompt is not None  # never ungated
             and sentence_crisis >= t.crisis_sentence_jailbreak and jailbreak >= t.jailbreak_prompt):
         return "crisis"
     if t.crisis_payload is not None and payload_crisis >= t.crisis_payload:
@@ -86,8 +93,10 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
     whole_threshold = t.advice_long if has_windows else t.advice
     if floor_advice or p_whole[_ADVICE] >= whole_threshold or window_advice >= t.advice_window:
         return "refusal"
-    if (t.advice_sentence is not None and sentence_advice >= t.advice_sentence
+    if (has_windows and t.advice_sentence is not None and sentence_advice >= t.advice_sentence
             and (t.jailbreak_prompt is None or jailbreak >= t.jailbreak_prompt)):
+        return "refusal"
+    if not has_windows and t.advice_part is not None and sentence_advice >= t.advice_part:
         return "refusal"
     if t.advice_payload is not None and payload_advice >= t.advice_payload:
         return "refusal"
@@ -132,7 +141,8 @@ def policy_inputs(prepared: PreparedQuestion, vectors: QuestionVectors, floor: R
 
 
 def sentence_inputs(prepared: PreparedQuestion, vectors: QuestionVectors, floor: RuleFloor) -> list[PolicyInput]:
-    """The classifier's inputs for each sentence of a long message, read on its own (no earlier turns)."""
+    """The classifier's inputs for each sentence of the message (`prepared.segments`: a long message's, or a short
+    one's of two or more sentences), read on its own (no earlier turns)."""
     return [PolicyInput(s, "", prepared.language, tuple(floor_hits(floor, s, prepared.language).as_features()), v,
                         None) for s, v in zip(prepared.segments, vectors.segments)]
 
@@ -177,8 +187,11 @@ class Policy:
         if prepared.too_long:
             return Decision("crisis", "floor") if hits.crisis else Decision("too_long")
         inputs = policy_inputs(prepared, vectors, self.floor, hits)  # the whole message is matched once
-        reads_sentences = (t.advice_sentence is not None or t.crisis_sentence is not None
-                           or t.crisis_sentence_jailbreak is not None)
+        if prepared.windows:
+            reads_sentences = (t.advice_sentence is not None or t.crisis_sentence is not None
+                               or t.crisis_sentence_jailbreak is not None)
+        else:
+            reads_sentences = t.advice_part is not None or t.crisis_part is not None
         sentences = sentence_inputs(prepared, vectors, self.floor) if reads_sentences else []
         reads_payloads = t.crisis_payload is not None or t.advice_payload is not None
         payloads = payload_inputs(prepared, vectors, self.floor) if reads_payloads else []
@@ -199,7 +212,7 @@ class Policy:
             scores["p_advice_payload"] = round(float(p[len(inputs):first_sentence, _ADVICE].max()), 4)
             scores["p_crisis_payload"] = round(float(p[len(inputs):first_sentence, _CRISIS].max()), 4)
         jailbreak = 1.0
-        if t.jailbreak_prompt is not None and sentences and (
+        if t.jailbreak_prompt is not None and sentences and prepared.windows and (
                 t.advice_sentence is not None or t.crisis_sentence_jailbreak is not None):
             jailbreak = self.jailbreak.probability(prepared.readable)
             scores["p_jailbreak"] = round(jailbreak, 4)

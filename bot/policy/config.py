@@ -62,6 +62,10 @@ class Thresholds(_Strict):
     crisis_floor_long: float | None = Field(gt=0, le=1)  # a floor crisis hit on a message with windows escalates
                                                          # only when the whole message's P(crisis) is at least this
                                                          # (None: the floor's hit escalates alone, as on any message)
+    crisis_part: float | None = Field(gt=0, le=1)  # P(crisis) of one sentence of a SHORT message (no windows) holding
+                                                   # two or more, read on its own, that escalates (None: not read) ...
+    crisis_part_whole: float = Field(ge=0, lt=1)   # ... when the whole message's P(crisis) is at least this too
+    advice_part: float | None = Field(gt=0, le=1)  # P(advice) of one such sentence that refuses (None: not read)
     off_topic: float = Field(gt=0, lt=1)
 
     @model_validator(mode="after")
