@@ -5,8 +5,8 @@ language, decides whether the earlier turns are needed (a follow-up), splits a l
 overlapping windows and into sentences (`segments`; a short message of two or more sentences too),
 keeps the decoded payloads apart, and makes the search text (slang, spelling fixed against the corpus
 vocabulary, query expansions from data/expansions.yaml). `texts_to_embed` lists every text the
-question needs embedded, so the engine makes one model call for all of them (a second one for the
-sentences).
+question needs embedded, so the engine makes one model call for all of them (a second one for a long
+message's sentences).
 """
 
 from __future__ import annotations

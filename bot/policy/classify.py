@@ -18,8 +18,9 @@ so does one read at `crisis_sentence_jailbreak` or above, whatever the whole mes
 jailbreak-prompt detector flags. A short message (no windows) of two or more sentences has its sentences read on
 their own too, at their own thresholds, when set: one at `crisis_part` or above escalates when the whole message's
 P(crisis) reaches `crisis_part_whole` (right after the long-message sentence check), one at `advice_part` or above
-refuses (right after the long-message sentence advice check). A decoded payload (base64, base32, hex, rot13, reversed text), read on its own as a
-sentence is (no earlier turns, the whole message's detected language, no slang or spelling changes), escalates at
+refuses (right after the long-message sentence advice check). A decoded payload (base64, base32, hex, rot13,
+reversed text), read on its own as a sentence is (no earlier turns, the whole message's detected language, no slang
+or spelling changes), escalates at
 `crisis_payload` (after every other crisis check) and refuses at `advice_payload` (after every other advice check),
 when those are set. A message above the hard cap gets the "too long" reply, unless the floor
 sees a crisis in it.
