@@ -46,12 +46,23 @@ def writer_folds(items: list) -> list[tuple[np.ndarray, np.ndarray]]:
     return list(GroupKFold(N_FOLDS).split(items, groups=[item.writer for item in items]))
 
 
+def fold_policies(engine, items: list, embed, added: list = ()):
+    """For each fold of `writer_folds(items)`: (fold, held-out rows, the policy trained on the other folds' items
+    plus `added`). The training happens as each fold is reached."""
+    from bot.policy.classify import Policy
+    from bot.policy.training import train_policy
+
+    for fold, (train_rows, held_rows) in enumerate(writer_folds(items)):
+        trained_on = [items[i] for i in train_rows] + list(added)
+        model = train_policy(trained_on, engine.preparer, embed, engine.config, engine.embedder.dim)
+        yield fold, held_rows, Policy(engine.config, model, engine.embedder.dim)
+
+
 def run(extra: list[Path], out: Path) -> None:
     from bot.answer import Engine
     from bot.index import cached_embedder
     from bot.policy.bank import load_file, load_split
-    from bot.policy.classify import Policy, floor_hits, policy_inputs, sentence_inputs
-    from bot.policy.training import train_policy
+    from bot.policy.classify import floor_hits, policy_inputs, sentence_inputs
     from bot.query import vectors_of
 
     engine = Engine.load(auto_build=False)
@@ -62,11 +73,8 @@ def run(extra: list[Path], out: Path) -> None:
         print(f"added to every fold's training, never scored: {len(added)} messages of "
               f"{sorted({item.writer for item in added})}", flush=True)
     columns: dict[str, list] = defaultdict(list)  # the keys of `stored_row`
-    for fold, (train_rows, held_rows) in enumerate(writer_folds(items)):
-        started = time.time()
-        trained_on = [items[i] for i in train_rows] + added
-        model = train_policy(trained_on, engine.preparer, embed, engine.config, engine.embedder.dim)
-        policy = Policy(engine.config, model, engine.embedder.dim)
+    started = time.time()
+    for fold, held_rows, policy in fold_policies(engine, items, embed, added):
         for i in held_rows:
             item = items[i]
             prepared = engine.prepare(item.text, list(item.history))
@@ -81,6 +89,7 @@ def run(extra: list[Path], out: Path) -> None:
                 columns[key].append(value)
         print(f"fold {fold}: {len(held_rows)} messages of {sorted({items[i].writer for i in held_rows})} "
               f"({time.time() - started:.0f} s)", flush=True)
+        started = time.time()
     out.parent.mkdir(exist_ok=True)
     np.savez_compressed(out, **{k: np.array(v) for k, v in columns.items()})
     print(f"wrote {out}")
@@ -88,8 +97,9 @@ def run(extra: list[Path], out: Path) -> None:
 
 def stored_row(item, prepared, probabilities: np.ndarray, hits, fold: int, sentences: np.ndarray | None = None) -> dict:
     """What a run stores of one held-out message: its probability rows (whole message, then windows; then the rows of
-    its sentences read on its own, `bot.query.segments`) reduced to what `decide` replays, the floor's hits, and the
-    item's labels and writer (no text)."""
+    its sentences read on their own, `bot.query.segments`: a long message's, and since 2026-12-07, while `crisis_part`
+    is set, a short one's of two or more sentences; `decision_kind` tells them apart by the windows) reduced to what
+    `decide` replays, the floor's hits, and the item's labels and writer (no text)."""
     from bot.policy.classify import _ADVICE as ADVICE, _CRISIS as CRISIS
 
     windows = probabilities[1:]

@@ -38,44 +38,40 @@ ADVICE_CANDIDATES = (0.90, 0.95, 0.99)
 
 def run(out: Path) -> None:
     """The out-of-fold sentence readings of every short multi-sentence train or dev message."""
-    from oof_policy import writer_folds
+    from dataclasses import replace
+
+    from oof_policy import fold_policies
 
     from bot import paths
     from bot.answer import Engine
     from bot.index import cached_embedder
     from bot.policy.bank import load_split
-    from bot.policy.classify import _ADVICE, _CRISIS, Policy, floor_hits
-    from bot.policy.model import PolicyInput
-    from bot.policy.training import train_policy
-    from bot.query import segments
+    from bot.policy.classify import _ADVICE, _CRISIS, sentence_inputs
+    from bot.query import message_sentences, vectors_of
 
     engine = Engine.load(auto_build=False)
     items = load_split("train") + load_split("dev")
     embed = cached_embedder(engine.embedder, paths.index_dir())
     columns: dict[str, list] = defaultdict(list)
-    for fold, (train_rows, held_rows) in enumerate(writer_folds(items)):
-        started = time.time()
-        model = train_policy([items[i] for i in train_rows], engine.preparer, embed, engine.config,
-                             engine.embedder.dim)
-        policy = Policy(engine.config, model, engine.embedder.dim)
+    started = time.time()
+    for fold, held_rows, policy in fold_policies(engine, items, embed):
         for i in held_rows:
             item = items[i]
             prepared = engine.prepare(item.text, list(item.history))
             if prepared.too_long:
                 continue
-            parts = segments(item.text) if not prepared.windows else ()
+            parts = message_sentences(item.text, False) if not prepared.windows else ()
             crisis = advice = 0.0
-            if len(parts) >= 2:
-                inputs = [PolicyInput(s, "", prepared.language,
-                                      tuple(floor_hits(policy.floor, s, prepared.language).as_features()), v, None)
-                          for s, v in zip(parts, embed(list(parts)))]
-                p = policy.probabilities(inputs)
+            if parts:
+                prepared = replace(prepared, segments=parts, payloads=())
+                vectors = vectors_of(prepared, embed(prepared.texts_to_embed()))
+                p = policy.probabilities(sentence_inputs(prepared, vectors, policy.floor))
                 crisis, advice = float(p[:, _CRISIS].max()), float(p[:, _ADVICE].max())
-            for key, value in (("parts", len(parts) if len(parts) >= 2 else 0), ("part_crisis", crisis),
-                               ("part_advice", advice), ("label", item.label), ("writer", item.writer),
-                               ("fold", fold)):
+            for key, value in (("parts", len(parts)), ("part_crisis", crisis), ("part_advice", advice),
+                               ("label", item.label), ("writer", item.writer), ("fold", fold)):
                 columns[key].append(value)
         print(f"fold {fold}: {len(held_rows)} messages ({time.time() - started:.0f} s)", flush=True)
+        started = time.time()
     out.parent.mkdir(exist_ok=True)
     np.savez_compressed(out, **{k: np.array(v) for k, v in columns.items()})
     print(f"wrote {out}")
