@@ -176,7 +176,6 @@ def test_a_crisis_sentence_escalates_inside_a_jailbreak_prompt(fake_engine, thre
 def test_a_short_messages_sentences_decide_at_their_own_thresholds(fake_engine, label, column, threshold, sentence,
                                                                     expected):
     text = "what is the history of the plant in Thailand? and what do the laws say"
-    assert fake_engine.prepare(text, []).segments == ()  # served null: nothing of them is embedded
     prepared = fake_engine.preparer.prepare(text, [])
     assert not prepared.windows and len(prepared.segments) == 2
     config = fake_engine.config
@@ -188,3 +187,14 @@ def test_a_short_messages_sentences_decide_at_their_own_thresholds(fake_engine, 
     assert decision.kind == expected
     assert decision.scores["sentences"] == (2 if threshold is not None else 0)
     assert "p_jailbreak" not in decision.scores  # the detector reads long messages only
+
+
+def test_a_short_messages_sentences_are_kept_only_while_a_part_threshold_is_set(fake_engine, monkeypatch):
+    text = "what is the history of the plant in Thailand? and what do the laws say"
+    config = fake_engine.config
+    for crisis_part, advice_part, kept in ((None, None, False), (0.99, None, True), (None, 0.95, True)):
+        thresholds = config.settings.thresholds.model_copy(update={"crisis_part": crisis_part,
+                                                                    "advice_part": advice_part})
+        monkeypatch.setattr(fake_engine, "config", config.model_copy(update={
+            "settings": config.settings.model_copy(update={"thresholds": thresholds})}))
+        assert bool(fake_engine.prepare(text, []).segments) is kept  # null: nothing of them is embedded
