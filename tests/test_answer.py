@@ -109,7 +109,6 @@ def test_a_long_messages_sentences_are_embedded_in_a_second_call_and_map_back(fa
     assert np.array_equal(vectors.message, expected[0])
 
 
-
 def test_a_short_messages_sentences_share_the_messages_call_and_map_back(fake_engine):
     """A short message's sentences (read for a crisis: `crisis_part`) are no longer than it, so one call does."""
     assert fake_engine.config.settings.thresholds.crisis_part is not None  # served: they are read

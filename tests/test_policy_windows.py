@@ -166,24 +166,23 @@ def test_a_crisis_sentence_escalates_inside_a_jailbreak_prompt(fake_engine, thre
     assert decision.scores["sentences"] == (len(prepared.segments) if threshold is not None else 0)
 
 
-@pytest.mark.parametrize("label, column, threshold, sentence, expected", [
-    ("crisis", CRISIS, None, 1.0, "retrieve"),   # crisis_part null: a short message's sentences are not read
-    ("crisis", CRISIS, 0.99, 0.99, "crisis"),
-    ("crisis", CRISIS, 0.99, 0.98, "retrieve"),
-    ("advice", None, 0.95, 0.95, "refusal"),
-    ("advice", None, 0.95, 0.94, "retrieve"),
+@pytest.mark.parametrize("key, column, threshold, sentence, expected", [
+    ("crisis_part", CRISIS, None, 1.0, "retrieve"),   # null: a short message's sentences are not read
+    ("crisis_part", CRISIS, 0.99, 0.99, "crisis"),
+    ("crisis_part", CRISIS, 0.99, 0.98, "retrieve"),
+    ("advice_part", ADVICE, 0.95, 0.95, "refusal"),
+    ("advice_part", ADVICE, 0.95, 0.94, "retrieve"),
 ])
-def test_a_short_messages_sentences_decide_at_their_own_thresholds(fake_engine, label, column, threshold, sentence,
+def test_a_short_messages_sentences_decide_at_their_own_thresholds(fake_engine, key, column, threshold, sentence,
                                                                     expected):
     text = "what is the history of the plant in Thailand? and what do the laws say"
     prepared = fake_engine.preparer.prepare(text, [])
     assert not prepared.windows and len(prepared.segments) == 2
     config = fake_engine.config
-    key = "crisis_part" if label == "crisis" else "advice_part"
     thresholds = config.settings.thresholds.model_copy(update={key: threshold, "crisis_part_whole": 0.0})
     config = config.model_copy(update={"settings": config.settings.model_copy(update={"thresholds": thresholds})})
-    model = SentenceModel(0, sentence, column) if column is not None else SentenceModel(0, sentence)
-    decision = Policy(config, model, fake_engine.embedder.dim).decide(prepared, fake_engine.encode(prepared))
+    policy = Policy(config, SentenceModel(0, sentence, column), fake_engine.embedder.dim)
+    decision = policy.decide(prepared, fake_engine.encode(prepared))
     assert decision.kind == expected
     assert decision.scores["sentences"] == (2 if threshold is not None else 0)
     assert "p_jailbreak" not in decision.scores  # the detector reads long messages only
