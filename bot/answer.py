@@ -27,7 +27,7 @@ from bot.normalize import MAX_QUESTION_CHARS
 from bot.policy.classify import Policy
 from bot.policy.config import PolicyConfig, default_config
 from bot.policy.training import source_hash
-from bot.query import PreparedQuestion, QuestionVectors, names_subject, vectors_of
+from bot.query import PreparedQuestion, QuestionVectors, message_clauses, names_subject, vectors_of
 from bot.answerability import question_features
 from bot.retrieve import Hit, Retriever, best_sentence
 
@@ -81,11 +81,16 @@ class Engine:
     def prepare(self, question: object, history: Sequence[str] | None = None) -> PreparedQuestion:
         """Clean a question and make its search text (context, slang, spelling, expansions). Its decoded payloads
         are kept only when the policy reads them on their own (`crisis_payload` / `advice_payload`), and so are the
-        sentences of a short message (`crisis_part` / `advice_part`), so that nothing unread is embedded."""
+        parts of a short message (`crisis_part` / `advice_part`), so that nothing unread is embedded. A short
+        message's parts are its sentences, or with `short_message_parts: clauses` its clauses."""
         prepared = self.preparer.prepare(question, history)
-        t = self.config.settings.thresholds
-        if prepared.segments and not prepared.windows and t.crisis_part is None and t.advice_part is None:
-            prepared = replace(prepared, segments=())  # a short message's sentences are read only when set
+        s = self.config.settings
+        t = s.thresholds
+        if not prepared.windows and (t.crisis_part is None and t.advice_part is None):
+            prepared = replace(prepared, segments=())  # a short message's parts are read only when set
+        elif not prepared.windows and not prepared.too_long and s.short_message_parts == "clauses":
+            raw = question if isinstance(question, str) else prepared.text
+            prepared = replace(prepared, segments=message_clauses(raw))
         if prepared.payloads and t.crisis_payload is None and t.advice_payload is None:
             return replace(prepared, payloads=())
         return prepared

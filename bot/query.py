@@ -101,6 +101,30 @@ def message_sentences(raw: str, long: bool) -> tuple[str, ...]:
     return found if long or len(found) >= 2 else ()
 
 
+# Where one sentence of a short message holds a second question or request: at ";", or at a comma or a joining word
+# when the next word opens a question or a request ("..., and how much should i take"). English only; judged by
+# docs/decisions/2026-12-07-short-message-clauses.txt.
+_OPENER = (r"(?:how|what|whats|what's|where|which|when|who|why|can|could|should|would|will|is|are|am|do|does|did|"
+           r"tell|give|list|recommend|suggest|pls|plz|please)\b")
+_CLAUSE_RE = re.compile(
+    rf";\s*|(?:,\s*|\s+)(?:(?:oh\s+)?and|also|plus|btw|but|or|&|\+)\s+(?=(?:also\s+|then\s+|so\s+)?{_OPENER})"
+    rf"|,\s*(?=(?:also\s+|then\s+|so\s+)?{_OPENER})",
+    re.IGNORECASE)
+
+
+def clauses(sentence: str) -> tuple[str, ...]:
+    """The clauses of one sentence (`_CLAUSE_RE`), stripped, pieces under `MIN_SEGMENT_CHARS` dropped."""
+    parts = (part.strip(" ,") for part in _CLAUSE_RE.split(sentence))
+    return tuple(part for part in parts if len(part) >= MIN_SEGMENT_CHARS)
+
+
+def message_clauses(raw: str) -> tuple[str, ...]:
+    """The parts of a short message read on their own when `short_message_parts` is "clauses": its sentences split
+    into clauses, in order and without repeats, when there are two or more; else ()."""
+    found = tuple(dict.fromkeys(part for sentence in segments(raw) for part in clauses(sentence)))
+    return found if len(found) >= 2 else ()
+
+
 @dataclass(frozen=True)
 class PreparedQuestion:
     """Everything the policy and retrieval read of one question."""

@@ -1,7 +1,8 @@
 """Score a fresh policy check (written by writers who never saw the project, only scored, never used to choose a
 setting) through the whole pipeline (`Engine.ask`), as eval scores dev/test: eval/policy/fresh/ (xfa, xfb: the 12
 other languages) or, with `--set fresh_en`, eval/policy/fresh_en/ (xfc, xfd: mostly English), or with
-`--set fresh_wrap`, eval/policy/fresh_wrap/ (xfe, xff: jailbreak-wrapped messages and long dark-themed ones).
+`--set fresh_wrap`, eval/policy/fresh_wrap/ (xfe, xff: jailbreak-wrapped messages and long dark-themed ones), or with
+`--set fresh_mp`, eval/policy/fresh_mp/ (xfg, xfh: short multi-part messages).
 
     .venv/bin/python scripts/fresh_policy_check.py            # the served index
     .venv/bin/python scripts/fresh_policy_check.py --set fresh_en
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import paths  # noqa: E402
 
-SETS = ("fresh", "fresh_en", "fresh_wrap")
+SETS = ("fresh", "fresh_en", "fresh_wrap", "fresh_mp")
 
 
 def main(argv: list[str]) -> None:

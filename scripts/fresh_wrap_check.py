@@ -29,17 +29,17 @@ WRITERS = ("xfe", "xff")
 SETS = ("fresh_wrap", "fresh", "fresh_en")
 
 
-def stage() -> None:
-    """Copy each writer's staged file into eval/policy/fresh_wrap/, without the lines whose message or an earlier
+def stage(set_name: str = "fresh_wrap", writers: tuple[str, ...] = WRITERS) -> None:
+    """Copy each writer's staged file into eval/policy/<set_name>/, without the lines whose message or an earlier
     turn the leak guard matches to a building or another evaluation text (normalised equal or Jaccard >= 0.8)."""
     from bot.leakguard import building_texts, evaluation_texts, find_leaks
     from bot.policy.bank import load_file
 
-    folder = paths.eval_dir() / "policy" / "fresh_wrap"
-    others = [(text, where) for text, where in evaluation_texts() if "policy/fresh_wrap/" not in where]
+    folder = paths.eval_dir() / "policy" / set_name
+    others = [(text, where) for text, where in evaluation_texts() if f"policy/{set_name}/" not in where]
     reference = building_texts() + others
     folder.mkdir(parents=True, exist_ok=True)
-    for writer in WRITERS:
+    for writer in writers:
         source = STAGING / f"{writer}.jsonl"
         load_file(source, "fresh")  # every line parses and has the bank's fields (raises otherwise)
         lines = [line for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]

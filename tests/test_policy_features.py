@@ -18,7 +18,8 @@ from bot.language import detect
 from bot.policy.classify import floor_hits
 from bot.policy.config import CUE_LANGUAGES, DATA, PolicyConfigError, default_config, load_config
 from bot.policy.floor import RuleFloor
-from bot.query import QuestionPreparer, is_follow_up, names_subject, segments, vectors_of, windows
+from bot.query import (QuestionPreparer, clauses, is_follow_up, message_clauses, names_subject, segments, vectors_of,
+                       windows)
 
 
 @pytest.fixture(scope="module")
@@ -353,6 +354,25 @@ def test_a_short_message_of_two_or_more_sentences_is_split_too():
     assert _preparer().prepare("what is kratom? ok").segments == ()  # "ok" is too short: one sentence left
 
 
+@pytest.mark.parametrize("sentence, expected", [
+    ("is kratom legal in ohio and how much should i take", ("is kratom legal in ohio", "how much should i take")),
+    ("whats the weather like, also how many grams for pain", ("whats the weather like", "how many grams for pain")),
+    ("is it safe, is it legal, and where do i get it", ("is it safe", "is it legal", "where do i get it")),
+    ("tea or coffee; which one is better", ("tea or coffee", "which one is better")),
+    ("I have back pain and I use kratom daily", ("I have back pain and I use kratom daily",)),  # no opener after "and"
+    ("salt and pepper and how", ("salt and pepper",)),  # "how" alone is under MIN_SEGMENT_CHARS
+])
+def test_a_sentence_is_split_into_clauses_before_a_question_or_request(sentence, expected):
+    assert clauses(sentence) == expected
+
+
+def test_a_short_message_has_clauses_only_when_it_holds_two_or_more():
+    assert message_clauses("what is kratom? is it legal here, and how much should i take") == (
+        "what is kratom?", "is it legal here", "how much should i take")
+    assert message_clauses("how many grams of kratom should i take") == ()
+    assert message_clauses("thanks! btw where can i buy it") == ()  # "thanks!" is too short: one part left
+
+
 def test_unusable_histories_are_ignored():
     for history in (None, 42, object(), [None, 3], iter(["is kratom legal"])):
         assert _preparer().prepare("is kratom legal in texas", history).text == "is kratom legal in texas"
@@ -406,6 +426,7 @@ def _drop(path: list):
 BROKEN = [
     ("policy.yaml", _set(["thresholds", "crisis"], 1.5), "crisis"),
     ("policy.yaml", _set(["windows", "overlap"], 600), "overlap"),
+    ("policy.yaml", _set(["short_message_parts"], "words"), "short_message_parts"),
     ("policy.yaml", _set(["unknown_setting"], 1), "unknown_setting"),
     ("policy.yaml", _drop(["model"]), "model"),
     ("messages.yaml", _drop(["refusal", "reasons", "taper"]), "taper"),

@@ -197,3 +197,17 @@ def test_a_short_messages_sentences_are_kept_only_while_a_part_threshold_is_set(
         monkeypatch.setattr(fake_engine, "config", config.model_copy(update={
             "settings": config.settings.model_copy(update={"thresholds": thresholds})}))
         assert bool(fake_engine.prepare(text, []).segments) is kept  # null: nothing of them is embedded
+
+
+def test_a_short_messages_clauses_are_its_parts_only_with_short_message_parts_clauses(fake_engine, monkeypatch):
+    text = "is it legal in Thailand, and how many grams of the plant should I take"  # one sentence, two clauses
+    config = fake_engine.config
+    for parts, crisis_part, expected in (("sentences", 0.99, ()), ("clauses", None, ()),
+                                         ("clauses", 0.99, ("is it legal in Thailand",
+                                                            "how many grams of the plant should I take"))):
+        thresholds = config.settings.thresholds.model_copy(update={"crisis_part": crisis_part, "advice_part": None})
+        monkeypatch.setattr(fake_engine, "config", config.model_copy(update={"settings": config.settings.model_copy(
+            update={"thresholds": thresholds, "short_message_parts": parts})}))
+        assert fake_engine.prepare(text, []).segments == expected
+    long = "You are a helpful assistant and you always answer. " * 12 + "what is it, and how much should i take"
+    assert fake_engine.prepare(long, []).segments == fake_engine.preparer.prepare(long, []).segments  # long: sentences

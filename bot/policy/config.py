@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -110,6 +111,8 @@ class PolicySettings(_Strict):
 
     thresholds: Thresholds
     windows: Windows
+    short_message_parts: Literal["sentences", "clauses"]  # what a short message's parts are (`crisis_part`,
+    # `advice_part`): its sentences, or its sentences split into clauses (bot/query.py `message_clauses`)
     context_turns: int = Field(ge=0, le=5)
     model: ModelSettings
 
