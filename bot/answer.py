@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -27,7 +27,8 @@ from bot.normalize import MAX_QUESTION_CHARS
 from bot.policy.classify import Policy
 from bot.policy.config import PolicyConfig, default_config
 from bot.policy.training import source_hash
-from bot.query import PreparedQuestion, QuestionVectors, message_clauses, names_subject, vectors_of
+from bot.query import (PreparedQuestion, QuestionVectors, message_clauses, message_sentences, names_subject,
+                       vectors_of)
 from bot.answerability import question_features
 from bot.retrieve import Hit, Retriever, best_sentence
 
@@ -35,16 +36,30 @@ TOP_K = 3
 RETRIEVAL_SETTINGS = Path(__file__).parent / "data" / "retrieval.yaml"
 
 
-def load_retrieval_settings(path: Path = RETRIEVAL_SETTINGS) -> dict[str, float]:
-    """Read bot/data/retrieval.yaml and check it (every value is a probability or a cosine in (0, 1))."""
+def load_retrieval_settings(path: Path = RETRIEVAL_SETTINGS) -> dict[str, Any]:
+    """Read bot/data/retrieval.yaml and check it: the thresholds and the keep score are numbers in (0, 1);
+    `part_answer_threshold` is null or a number in [answerability_threshold, 1); `part_answer_split` is "sentences"
+    or "clauses"."""
     import yaml
 
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    expected = {"answerability_threshold", "keep_score", "follow_up_alone_threshold"}
-    if (not isinstance(data, dict) or set(data) != expected
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1 for v in data.values())):
-        raise ValueError(f"{path}: expected {sorted(expected)}, each a number in (0, 1)")
-    return {k: float(v) for k, v in data.items()}
+    numbers = {"answerability_threshold", "keep_score", "follow_up_alone_threshold"}
+    expected = numbers | {"part_answer_threshold", "part_answer_split"}
+
+    def probability(value: object) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1
+
+    if not isinstance(data, dict) or set(data) != expected or not all(probability(data[k]) for k in numbers):
+        raise ValueError(f"{path}: expected {sorted(expected)}; {sorted(numbers)} each a number in (0, 1)")
+    part = data["part_answer_threshold"]
+    if part is not None and not (probability(part) and part >= data["answerability_threshold"]):
+        raise ValueError(f"{path}: part_answer_threshold must be null or in [answerability_threshold, 1)")
+    if data["part_answer_split"] not in ("sentences", "clauses"):
+        raise ValueError(f"{path}: part_answer_split must be 'sentences' or 'clauses'")
+    settings: dict[str, Any] = {k: float(data[k]) for k in numbers}
+    settings["part_answer_threshold"] = None if part is None else float(part)
+    settings["part_answer_split"] = data["part_answer_split"]
+    return settings
 
 
 _check_source_ids = check_source_ids  # (moved to bot.index: the build refuses such a corpus too)
@@ -207,7 +222,8 @@ class Engine:
         if not hits:
             return self._canned(prepared, "no_answer", "no_answer")
         citations = [self._citation(h, vector, reading) for h in hits]
-        return make_reply(prepared.text, "answer", "", citations)
+        one_part = not prepared.windows and reading.readable != prepared.readable  # `_part_reading` answered
+        return make_reply(prepared.text, "answer", self.messages.part_answer if one_part else "", citations)
 
     def best_reading(self, prepared: PreparedQuestion,
                      vectors: QuestionVectors) -> tuple[PreparedQuestion, np.ndarray, tuple[float, list[Hit], str]]:
@@ -246,7 +262,41 @@ class Engine:
             judged = self.answerability(reading, vector)
             if not judged[2] and (best[2][2] or judged[0] > best[2][0]):
                 best = (reading, vector, judged)
+        return self._part_reading(prepared, vectors, best)
+
+    def _part_reading(self, prepared: PreparedQuestion, vectors: QuestionVectors,
+                      best: tuple[PreparedQuestion, np.ndarray, tuple[float, list[Hit], str]]
+                      ) -> tuple[PreparedQuestion, np.ndarray, tuple[float, list[Hit], str]]:
+        """A short message asking several things ("is it legal in ohio? and does it hurt the liver") is one
+        question to retrieval, which no single passage answers. When its reading would abstain by P(answerable)
+        alone (not by an uncovered place), and it has no earlier turns, each of its parts (`_message_parts`) is
+        read on its own, as a long message's windows are; a part that drops a place the message names is skipped.
+        The most answerable part replaces the reading when its P(answerable) reaches `part_answer_threshold` of
+        bot/data/retrieval.yaml (null: never) and it names no uncovered place."""
+        threshold = self.retrieval_settings["part_answer_threshold"]
+        if (threshold is None or prepared.windows or prepared.context or best[2][2]
+                or not self._abstains(best[2])):
+            return best
+        named = self.jurisdictions.named_in(prepared.readable)
+        for part, vector in self._message_parts(prepared, vectors):
+            if named - self.jurisdictions.named_in(part):
+                continue
+            reading = replace(prepared, readable=part, search_text=part, windows=(), segments=(), payloads=())
+            judged = self.answerability(reading, vector)
+            if not judged[2] and judged[0] >= threshold and judged[0] > best[2][0]:  # the whole is under it
+                best = (reading, vector, judged)
         return best
+
+    def _message_parts(self, prepared: PreparedQuestion, vectors: QuestionVectors) -> list[tuple[str, np.ndarray]]:
+        """The parts of a short message and their vectors: its sentences (`part_answer_split: sentences`; the
+        vectors the policy's part reading embedded, when it did) or its clauses, () when fewer than two."""
+        if self.retrieval_settings["part_answer_split"] == "sentences":
+            if prepared.segments:
+                return list(zip(prepared.segments, vectors.segments))
+            parts = message_sentences(prepared.text, False)
+        else:
+            parts = message_clauses(prepared.text)
+        return list(zip(parts, self.embedder.encode(list(parts)))) if parts else []
 
     def _may_read_alone(self, prepared: PreparedQuestion) -> bool:
         """A follow-up whose search includes its earlier turns and that drops no place they named ("i'm going

@@ -98,6 +98,7 @@ def evaluation_texts() -> list[tuple[str, str]]:
     texts += _jsonl_texts(root / "retrieval" / "tune", "q") + _jsonl_texts(root / "retrieval" / "test", "q")
     texts += _jsonl_texts(root / "answers" / "fresh", "q")  # the fresh casual retrieval check (only scored)
     texts += _jsonl_texts(root / "answers" / "casual_tune", "q")  # casual questions that tune the abstention threshold
+    texts += _jsonl_texts(root / "answers" / "multipart_tune", "q")  # multi-part questions that tune the part reading
     import csv
     with open(root / "external" / "xstest" / "xstest_prompts.csv", newline="", encoding="utf-8") as handle:
         texts += [(row["prompt"], f"xstest:{row['id']}") for row in csv.DictReader(handle)]

@@ -146,10 +146,17 @@ def test_non_english_reply_is_the_english_only_notice(fake_engine, question):
     assert fake_engine.ask(question)["message"] == fake_engine.messages.non_english.message.strip()
 
 
+_SETTINGS = "answerability_threshold: 0.3\nkeep_score: 0.38\nfollow_up_alone_threshold: 0.5\n"
+_PARTS = "part_answer_threshold: null\npart_answer_split: sentences\n"
+
+
 @pytest.mark.parametrize("text", [
-    "answerability_threshold: 0.3\nkeep_score: 0.38\n",                                   # a key missing
-    "answerability_threshold: 0.3\nkeep_score: 0.38\nfollow_up_alone_threshold: 1.5\n",   # out of (0, 1)
-    "answerability_threshold: 0.3\nkeep_score: 0.38\nfollow_up_alone_threshold: 0.5\nextra: 0.1\n",
+    "answerability_threshold: 0.3\nkeep_score: 0.38\n" + _PARTS,                          # a key missing
+    _SETTINGS.replace("0.5", "1.5") + _PARTS,                                                  # out of (0, 1)
+    _SETTINGS + _PARTS + "extra: 0.1\n",
+    _SETTINGS,                                                                                 # no part settings
+    _SETTINGS + _PARTS.replace("null", "0.2"),                                  # under answerability_threshold
+    _SETTINGS + _PARTS.replace("sentences", "words"),
     "",                                                                                         # empty file
     "- 0.3\n",                                                                                  # not a mapping
 ])
@@ -161,7 +168,61 @@ def test_retrieval_settings_are_checked_at_load(tmp_path, text):
         load_retrieval_settings(path)
 
 
-def test_served_retrieval_settings_load():
+def test_served_retrieval_settings_load(tmp_path):
     from bot.answer import load_retrieval_settings
     settings = load_retrieval_settings()
     assert settings["follow_up_alone_threshold"] >= settings["answerability_threshold"]
+    path = tmp_path / "retrieval.yaml"
+    path.write_text(_SETTINGS + _PARTS.replace("null", "0.5").replace("sentences", "clauses"), encoding="utf-8")
+    assert load_retrieval_settings(path)["part_answer_threshold"] == 0.5
+
+
+_WHOLE = "my cousin says it is harmless and he is a nurse. does kratom hurt the liver? is it legal in Ohio"
+
+
+def _part_engine(fake_engine, monkeypatch, threshold, split="sentences", answerable=("does kratom hurt the liver?",)):
+    """The fake engine sending every message to retrieval, where only the readings in `answerable` clear P 0.9."""
+    from bot.policy.classify import Decision
+
+    monkeypatch.setattr(fake_engine.policy, "decide", lambda prepared, vectors: Decision("retrieve"))
+    real = fake_engine.answerability
+
+    def answerability(query, vector):
+        _, hits, place = real(query, vector)
+        return (0.9 if query.search_text in answerable else 0.1), hits, place
+
+    monkeypatch.setattr(fake_engine, "answerability", answerability)
+    monkeypatch.setattr(fake_engine, "retrieval_settings", {**fake_engine.retrieval_settings,
+                                                            "part_answer_threshold": threshold,
+                                                            "part_answer_split": split})
+    return fake_engine
+
+
+@pytest.mark.parametrize("threshold", [None, 0.95])
+def test_a_part_is_not_answered_while_the_part_reading_is_off_or_under_its_threshold(fake_engine, monkeypatch,
+                                                                                    threshold):
+    reply = _part_engine(fake_engine, monkeypatch, threshold).ask(_WHOLE.replace(" is it legal in Ohio", ""))
+    assert reply["kind"] == "no_answer"
+
+
+def test_the_most_answerable_part_of_a_short_message_is_answered_and_said_to_be_one_part(fake_engine, monkeypatch):
+    engine = _part_engine(fake_engine, monkeypatch, 0.5)
+    reply = engine.ask(_WHOLE.replace(" is it legal in Ohio", ""))
+    validate_reply(reply)
+    assert reply["kind"] == "answer" and reply["citations"]
+    assert reply["message"] == engine.messages.part_answer
+    assert engine.ask("does kratom hurt the liver?")["message"] == ""  # answered whole: no note
+
+
+def test_a_part_that_drops_a_place_the_message_names_is_not_answered(fake_engine, monkeypatch):
+    # "does kratom hurt the liver?" drops Ohio, which the message names: skipped; the Ohio part is not answerable
+    engine = _part_engine(fake_engine, monkeypatch, 0.5)
+    reply = engine.ask(_WHOLE + " and Texas")
+    assert reply["kind"] == "no_answer" and reply["message"] == engine.messages.no_answer.message.strip()
+
+
+def test_clauses_are_read_as_parts_and_earlier_turns_turn_the_part_reading_off(fake_engine, monkeypatch):
+    engine = _part_engine(fake_engine, monkeypatch, 0.5, "clauses", answerable=("does kratom hurt the liver",))
+    assert engine.ask("what color is the sky on mars, and does kratom hurt the liver")["kind"] == "answer"
+    assert engine.ask("what color is the sky on mars, and does kratom hurt the liver",
+                      ["what is kratom"])["kind"] == "no_answer"

@@ -154,6 +154,7 @@ class Messages(_Strict):
     too_long: Canned
     empty: Canned
     not_advice: str
+    part_answer: str  # shown above the passages when only one part of a message was answered (Engine._part_reading)
 
 
 class PolicyConfig(_Strict):
