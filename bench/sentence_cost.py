@@ -12,7 +12,8 @@ each, the ratios to "without" and the median number of sentences.
 
 `short`: the questions of `bench.common.questions` (the policy dev writer and the retrieval tune set) of up to 500
 characters with two or more sentences, each asked as served (its sentences read for a crisis, `crisis_part`, and
-embedded in the message's call) and with `crisis_part` null (no sentence embedded or read), interleaved.
+embedded only when they can change the decision, `Engine.encode_and_decide`), with them always embedded in the
+message's call, and with `crisis_part` null (no sentence embedded or read), interleaved.
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ def main(argv: list[str]) -> None:
 
 
 def short() -> None:
-    """The cost of reading a short message's sentences (`crisis_part`)."""
+    """The cost of reading a short message's sentences (`crisis_part`): as served (embedded only when they can change
+    the decision, `Engine.encode_and_decide`), always (in the message's own call, as served on 2026-12-07 from 10:19
+    UTC until the afternoon) and never (`crisis_part` null)."""
     from bench.common import questions
     from bot.answer import Engine
     from bot.query import message_sentences
@@ -75,19 +78,36 @@ def short() -> None:
         t = config.settings.thresholds.model_copy(update={"crisis_part": None, "advice_part": None})
         return config.model_copy(update={"settings": config.settings.model_copy(update={"thresholds": t})})
 
-    arms = {"served": (served_config, served_policy), "without": (without(served_config), without(served_policy))}
+    def always(prepared):
+        vectors = engine.encode(prepared)
+        return prepared, vectors, engine.policy.decide(prepared, vectors)
+
+    arms = {"served": (served_config, served_policy, None), "always": (served_config, served_policy, always),
+            "without": (without(served_config), without(served_policy), None)}
     timings = {name: [] for name in arms}
     for i, text in enumerate(texts):
-        for name in (list(arms) if i % 2 == 0 else list(arms)[::-1]):
-            engine.config, engine.policy.config = arms[name]
+        names = list(arms)
+        for name in names[i % 3:] + names[:i % 3]:
+            engine.config, engine.policy.config, decide = arms[name]
+            engine.__dict__.pop("encode_and_decide", None)
+            if decide is not None:
+                engine.encode_and_decide = decide
             start = time.perf_counter()
             engine.ask(text, [])
             timings[name].append(time.perf_counter() - start)
     engine.config, engine.policy.config = served_config, served_policy
-    served, bare = (statistics.median(timings[k]) for k in arms)
+    engine.__dict__.pop("encode_and_decide", None)
+    read = [bool(engine.encode_and_decide(engine.prepare(text, []))[0].segments) for text in texts]
     print(f"{len(texts)} short messages of two or more sentences (median "
-          f"{statistics.median(len(t) for t in texts):,.0f} characters): ask median {served * 1000:.2f} ms as served, "
-          f"{bare * 1000:.2f} ms without reading their sentences; ratio {served / bare:.3f}")
+          f"{statistics.median(len(t) for t in texts):,.0f} characters); ask medians as served (sentences embedded "
+          f"only when they can change the decision) / embedding them always / without reading them:")
+    for name, rows in (("all", range(len(texts))), (f"sentences read ({sum(read)})", [i for i in range(len(texts))
+                                                                                   if read[i]]),
+                       (f"sentences not needed ({len(texts) - sum(read)})", [i for i in range(len(texts))
+                                                                            if not read[i]])):
+        served, eager, bare = (statistics.median(timings[k][i] for i in rows) for k in arms)
+        print(f"  {name}: {served * 1000:.2f} / {eager * 1000:.2f} / {bare * 1000:.2f} ms; ratios to without "
+              f"{served / bare:.3f} and {eager / bare:.3f}")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from bot.corpus import Corpus, Passage, load_corpus
 from bot.embed import Embedder, build_embedder, default_embedder
 from bot.index import SearchIndex, StaleIndexError, build_index, check_source_ids, load_index
 from bot.normalize import MAX_QUESTION_CHARS
-from bot.policy.classify import Policy
+from bot.policy.classify import Decision, Policy
 from bot.policy.config import PolicyConfig, default_config
 from bot.policy.training import source_hash
 from bot.query import (PreparedQuestion, QuestionVectors, message_clauses, message_sentences, names_subject,
@@ -115,7 +115,8 @@ class Engine:
 
         A long message's sentences are embedded apart because the encoder pads each batch to its longest text: in
         the batch of the message and its windows (up to 256 word pieces) a 20-word sentence cost as much as a
-        window. A short message's sentences are no longer than the message, so they share its call.
+        window. A short message's sentences are no longer than the message, so they share its call (`ask` embeds them
+        only when they can change the decision: `encode_and_decide`).
         """
         texts = prepared.texts_to_embed()
         n_sentences = len(prepared.segments)
@@ -124,6 +125,27 @@ class Engine:
         vectors = np.concatenate([self.embedder.encode(texts[:-n_sentences]),
                                   self.embedder.encode(texts[-n_sentences:])])
         return vectors_of(prepared, vectors)
+
+    def encode_and_decide(self, prepared: PreparedQuestion) -> tuple[PreparedQuestion, QuestionVectors, Decision]:
+        """Embed a question and decide it, embedding a short message's parts only when they can change the decision.
+
+        A short message's parts are read for a crisis only when the whole message reads P(crisis) >=
+        `crisis_part_whole` and is not escalated already, and for the reason of a refusal (the row most like a
+        request names it); with `advice_part` null they decide nothing else. So the message is decided first
+        without them, and they are embedded (in a call of their own) and the message decided again only when
+        `Policy.parts_may_change` says they could. Returns the question as decided (without its parts when they
+        were not read), its vectors and the decision.
+        """
+        if prepared.segments and not prepared.windows and self.config.settings.thresholds.advice_part is None:
+            whole = replace(prepared, segments=())
+            vectors = self.encode(whole)
+            decision = self.policy.decide(whole, vectors)
+            if not self.policy.parts_may_change(decision):
+                return whole, vectors, decision
+            vectors = replace(vectors, segments=tuple(self.embedder.encode(list(prepared.segments))))
+            return prepared, vectors, self.policy.decide(prepared, vectors)
+        vectors = self.encode(prepared)
+        return prepared, vectors, self.policy.decide(prepared, vectors)
 
     @classmethod
     def load(cls, corpus_dir: Path | None = None, index_dir: Path | None = None,
@@ -205,8 +227,7 @@ class Engine:
             if decision.kind == "crisis":
                 return self._canned(prepared, "crisis", "crisis")
             return self._canned(prepared, "no_answer", "too_long", limit=f"{MAX_QUESTION_CHARS:,}")
-        vectors = self.encode(prepared)
-        decision = self.policy.decide(prepared, vectors)
+        prepared, vectors, decision = self.encode_and_decide(prepared)
         if decision.kind == "crisis":
             return self._canned(prepared, "crisis", "crisis")
         if decision.kind == "refusal":

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.policy.classify import Policy
+from bot.policy.classify import Decision, Policy
 from bot.policy.config import LABELS
 
 ADVICE, INFO, CRISIS = LABELS.index("advice"), LABELS.index("informational"), LABELS.index("crisis")
@@ -211,3 +211,46 @@ def test_a_short_messages_clauses_are_its_parts_only_with_short_message_parts_cl
         assert fake_engine.prepare(text, []).segments == expected
     long = "You are a helpful assistant and you always answer. " * 12 + "what is it, and how much should i take"
     assert fake_engine.prepare(long, []).segments == fake_engine.preparer.prepare(long, []).segments  # long: sentences
+
+
+@pytest.mark.parametrize("changes, decision, expected", [
+    ({}, Decision("crisis", "model", {"p_crisis": 0.9}), False),        # escalated already
+    ({}, Decision("refusal", "amount", {"p_crisis": 0.0}), True),       # a part may name the reason
+    ({}, Decision("retrieve", "", {"p_crisis": 0.0499}), False),        # under crisis_part_whole: no part escalates
+    ({}, Decision("retrieve", "", {"p_crisis": 0.05}), True),
+    ({}, Decision("non_english", "", {"p_crisis": 0.2}), True),
+    ({"crisis_part": None}, Decision("retrieve", "", {"p_crisis": 0.2}), False),
+    ({"advice_part": 0.95}, Decision("off_topic", "model", {"p_crisis": 0.0}), True),  # a part may refuse anything
+])
+def test_parts_may_change_only_a_decision_they_can_reach(fake_engine, monkeypatch, changes, decision, expected):
+    config = fake_engine.config
+    thresholds = config.settings.thresholds.model_copy(update={"crisis_part": 0.99, "crisis_part_whole": 0.05,
+                                                               "advice_part": None, **changes})
+    monkeypatch.setattr(fake_engine.policy, "config", config.model_copy(update={
+        "settings": config.settings.model_copy(update={"thresholds": thresholds})}))
+    assert fake_engine.policy.parts_may_change(decision) is expected
+
+
+@pytest.mark.parametrize("may_change", [False, True])
+def test_a_short_messages_parts_are_embedded_only_when_they_may_change_the_decision(fake_engine, monkeypatch,
+                                                                                     may_change):
+    text = "what is the history of the plant in Thailand? and what do the laws say"
+    config = fake_engine.config
+    thresholds = config.settings.thresholds.model_copy(update={"crisis_part": 0.99, "advice_part": None})
+    config = config.model_copy(update={"settings": config.settings.model_copy(update={"thresholds": thresholds})})
+    monkeypatch.setattr(fake_engine, "config", config)
+    monkeypatch.setattr(fake_engine.policy, "config", config)
+    prepared = fake_engine.prepare(text, [])
+    assert len(prepared.segments) == 2
+    eager = fake_engine.policy.decide(prepared, fake_engine.encode(prepared))
+    monkeypatch.setattr(fake_engine.policy, "parts_may_change", lambda decision: may_change)
+    embedded: list[str] = []
+    encode = fake_engine.embedder.encode
+    monkeypatch.setattr(fake_engine.embedder, "encode",
+                        lambda texts, *args, **kw: embedded.extend(texts) or encode(texts, *args, **kw))
+    decided, vectors, decision = fake_engine.encode_and_decide(prepared)
+    assert (set(prepared.segments) <= set(embedded)) is may_change
+    assert decided.segments == (prepared.segments if may_change else ())
+    assert len(vectors.segments) == len(decided.segments)
+    if may_change:
+        assert (decision.kind, decision.reason, decision.scores) == (eager.kind, eager.reason, eager.scores)

@@ -181,6 +181,18 @@ class Policy:
         """P(label) for each input, columns in `LABELS` order."""
         return self.model.label_probabilities(self.featurizer.transform(inputs))
 
+    def parts_may_change(self, decision: Decision) -> bool:
+        """Whether reading a short message's parts could change `decision`, made without them: a refusal (its reason
+        comes from the row most like a request, which may be a part), or, below a crisis, a whole message at
+        P(crisis) >= `crisis_part_whole` (a part at `crisis_part` escalates it); any reply while `advice_part` is
+        set. The score is rounded to 4 places, which only errs towards reading the parts."""
+        t = self.config.settings.thresholds
+        if t.advice_part is not None or decision.kind == "refusal":
+            return True
+        if decision.kind == "crisis" or t.crisis_part is None:
+            return False
+        return decision.scores.get("p_crisis", 1.0) >= t.crisis_part_whole
+
     def decide(self, prepared: PreparedQuestion, vectors: QuestionVectors) -> Decision:
         """Decide the kind of reply for one prepared question."""
         t = self.config.settings.thresholds
