@@ -256,6 +256,9 @@ def compare(earlier: str, now: Path = OUT, now_crisis: float | None = None) -> N
             a = scores(d, decided, mask)
             print(f"{name:8s} {group:12s} advice {a[0]:.3f}  crisis {a[1]:.3f}  informational refused or "
                   f"escalated {a[2]:.3f}  (means over writers; {mask.sum()} messages)")
+            if group in ("English", "other"):
+                print(f"{'':8s} {group:12s} pooled: " + pooled(d, decided, mask) + f"  advice refused or escalated "
+                      f"{int(np.isin(decided[mask & (d['label'] == 'advice')], ['advice', 'crisis']).sum())}")
         advice = shared & (d["label"] == "advice")
         print(f"{name:8s} {'shared pooled':12s} " + pooled(d, decided, shared)
               + f"  advice neither refused nor escalated {int((~np.isin(decided[advice], ['advice', 'crisis'])).sum())}"
