@@ -2,7 +2,8 @@
 setting) through the whole pipeline (`Engine.ask`), as eval scores dev/test: eval/policy/fresh/ (xfa, xfb: the 12
 other languages) or, with `--set fresh_en`, eval/policy/fresh_en/ (xfc, xfd: mostly English), or with
 `--set fresh_wrap`, eval/policy/fresh_wrap/ (xfe, xff: jailbreak-wrapped messages and long dark-themed ones), or with
-`--set fresh_mp`, eval/policy/fresh_mp/ (xfg, xfh: short multi-part messages).
+`--set fresh_mp`, eval/policy/fresh_mp/ (xfg, xfh: short multi-part messages), or with `--set fresh_ml`,
+eval/policy/fresh_ml/ (xfi, xfj, xfk: the 12 other languages, written 2026-12-07).
 
     .venv/bin/python scripts/fresh_policy_check.py            # the served index
     .venv/bin/python scripts/fresh_policy_check.py --set fresh_en
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import paths  # noqa: E402
 
-SETS = ("fresh", "fresh_en", "fresh_wrap", "fresh_mp")
+SETS = ("fresh", "fresh_en", "fresh_wrap", "fresh_mp", "fresh_ml")
 
 
 def main(argv: list[str]) -> None:
