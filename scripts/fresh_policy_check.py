@@ -3,7 +3,8 @@ setting) through the whole pipeline (`Engine.ask`), as eval scores dev/test: eva
 other languages) or, with `--set fresh_en`, eval/policy/fresh_en/ (xfc, xfd: mostly English), or with
 `--set fresh_wrap`, eval/policy/fresh_wrap/ (xfe, xff: jailbreak-wrapped messages and long dark-themed ones), or with
 `--set fresh_mp`, eval/policy/fresh_mp/ (xfg, xfh: short multi-part messages), or with `--set fresh_ml`,
-eval/policy/fresh_ml/ (xfi, xfj, xfk: the 12 other languages, written 2026-12-07).
+eval/policy/fresh_ml/ (xfi, xfj, xfk: the 12 other languages, written 2026-12-07), or with `--set fresh_en2`,
+eval/policy/fresh_en2/ (xfl, xfm: English; unread until docs/decisions/2026-12-07-round18-english-check.txt is judged).
 
     .venv/bin/python scripts/fresh_policy_check.py            # the served index
     .venv/bin/python scripts/fresh_policy_check.py --set fresh_en
@@ -24,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import paths  # noqa: E402
 
-SETS = ("fresh", "fresh_en", "fresh_wrap", "fresh_mp", "fresh_ml")
+SETS = ("fresh", "fresh_en", "fresh_wrap", "fresh_mp", "fresh_ml", "fresh_en2")
 
 
 def main(argv: list[str]) -> None:

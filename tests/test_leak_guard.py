@@ -25,7 +25,8 @@ def test_no_evaluation_text_in_building_data():
 def test_every_evaluation_set_is_guarded():
     sources = {source.split(":")[0].rsplit("/", 1)[0] for _, source in evaluation_texts()}
     assert {"eval/policy/dev", "eval/policy/test", "eval/policy/fresh", "eval/policy/fresh_en",
-            "eval/policy/fresh_wrap", "eval/policy/fresh_mp", "eval/policy/fresh_ml", "eval/retrieval/tune",
+            "eval/policy/fresh_wrap", "eval/policy/fresh_mp", "eval/policy/fresh_ml", "eval/policy/fresh_en2",
+            "eval/retrieval/tune",
             "eval/retrieval/test", "eval/answers/fresh",
             "eval/answers/casual_tune", "xstest"} <= sources, sources
     # Any folder of eval/ whose lines hold question text ("q" or "text") is guarded, so a new set cannot be missed.
