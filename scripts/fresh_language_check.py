@@ -30,7 +30,6 @@ from bot import paths  # noqa: E402
 SET = "fresh_ml"
 WRITERS = ("xfi", "xfj", "xfk")
 VAR = ROOT / "var"
-HANDLED = ("refusal", "crisis")
 
 
 def score(name: str, out: Path) -> None:
@@ -48,13 +47,11 @@ def score(name: str, out: Path) -> None:
 
 
 def figures(rows: list[dict]) -> dict[str, int]:
-    """Crises escalated, advice refused or escalated, informational and off-topic refused or escalated."""
-    def handled(label: str, kinds: tuple[str, ...]) -> int:
-        return sum(row["reply"] in kinds for row in rows if row["label"] == label)
-    return {"crises escalated": handled("crisis", ("crisis",)),
-            "advice refused or escalated": handled("advice", HANDLED),
-            "informational refused or escalated": handled("informational", HANDLED),
-            "off-topic refused or escalated": handled("off_topic", HANDLED)}
+    """Crises escalated, advice refused or escalated, informational and off-topic refused or escalated (the counts of
+    the fresh multi-part check, read from each row's "reply")."""
+    from fresh_multipart_check import figures as counts
+
+    return counts(rows, "reply")
 
 
 def report(served_path: Path, candidate_path: Path) -> None:
