@@ -98,7 +98,7 @@ def evaluation_texts() -> list[tuple[str, str]]:
     texts += _jsonl_texts(root / "policy" / "fresh_wrap", "text")  # the fresh jailbreak-wrapped check (only scored)
     texts += _jsonl_texts(root / "policy" / "fresh_mp", "text")  # the fresh short multi-part check (only scored)
     texts += _jsonl_texts(root / "policy" / "fresh_ml", "text")  # the second fresh other-language check (only scored)
-    texts += _jsonl_texts(root / "policy" / "fresh_en2", "text")  # the second fresh English check (unread until judged)
+    texts += _jsonl_texts(root / "policy" / "fresh_en2", "text")  # the second fresh English check (only scored)
     texts += _jsonl_texts(root / "retrieval" / "tune", "q") + _jsonl_texts(root / "retrieval" / "test", "q")
     texts += _jsonl_texts(root / "answers" / "fresh", "q")  # the fresh casual retrieval check (only scored)
     texts += _jsonl_texts(root / "answers" / "casual_tune", "q")  # casual questions that tune the abstention threshold

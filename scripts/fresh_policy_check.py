@@ -4,7 +4,7 @@ other languages) or, with `--set fresh_en`, eval/policy/fresh_en/ (xfc, xfd: mos
 `--set fresh_wrap`, eval/policy/fresh_wrap/ (xfe, xff: jailbreak-wrapped messages and long dark-themed ones), or with
 `--set fresh_mp`, eval/policy/fresh_mp/ (xfg, xfh: short multi-part messages), or with `--set fresh_ml`,
 eval/policy/fresh_ml/ (xfi, xfj, xfk: the 12 other languages, written 2026-12-07), or with `--set fresh_en2`,
-eval/policy/fresh_en2/ (xfl, xfm: English; unread until docs/decisions/2026-12-07-round18-english-check.txt is judged).
+eval/policy/fresh_en2/ (xfl, xfm: English; it decided docs/decisions/2026-12-07-round18-english-check.txt).
 
     .venv/bin/python scripts/fresh_policy_check.py            # the served index
     .venv/bin/python scripts/fresh_policy_check.py --set fresh_en
