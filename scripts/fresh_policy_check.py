@@ -4,7 +4,9 @@ other languages) or, with `--set fresh_en`, eval/policy/fresh_en/ (xfc, xfd: mos
 `--set fresh_wrap`, eval/policy/fresh_wrap/ (xfe, xff: jailbreak-wrapped messages and long dark-themed ones), or with
 `--set fresh_mp`, eval/policy/fresh_mp/ (xfg, xfh: short multi-part messages), or with `--set fresh_ml`,
 eval/policy/fresh_ml/ (xfi, xfj, xfk: the 12 other languages, written 2026-12-07), or with `--set fresh_en2`,
-eval/policy/fresh_en2/ (xfl, xfm: English; it decided docs/decisions/2026-12-07-round18-english-check.txt).
+eval/policy/fresh_en2/ (xfl, xfm: English; it decided docs/decisions/2026-12-07-round18-english-check.txt), or with
+`--set fresh_en3`, eval/policy/fresh_en3/ (xfn, xfo: English long messages and treatment-and-help questions; for
+docs/decisions/2026-12-07-round19-long-and-help.txt).
 
     .venv/bin/python scripts/fresh_policy_check.py            # the served index
     .venv/bin/python scripts/fresh_policy_check.py --set fresh_en
@@ -25,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import paths  # noqa: E402
 
-SETS = ("fresh", "fresh_en", "fresh_wrap", "fresh_mp", "fresh_ml", "fresh_en2")
+SETS = ("fresh", "fresh_en", "fresh_wrap", "fresh_mp", "fresh_ml", "fresh_en2", "fresh_en3")
 
 
 def main(argv: list[str]) -> None:
