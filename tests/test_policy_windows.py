@@ -1,4 +1,5 @@
-"""A long message's windows refuse only above their own, higher threshold (`advice_window`); its sentences, read on
+"""A long message's windows refuse only above their own, higher threshold (`advice_window`), and, when
+`advice_window_whole` is set, only when the whole message's P(advice) reaches it too; its sentences, read on
 their own, only at `advice_sentence` (when set), and only in a message the jailbreak-prompt detector flags (when
 `jailbreak_prompt` is set)."""
 
@@ -64,7 +65,22 @@ def test_a_window_between_the_two_thresholds_does_not_refuse(fake_engine, long_q
 
 def test_a_window_at_its_threshold_refuses(fake_engine, long_question):
     t = fake_engine.config.settings.thresholds
-    assert decide(fake_engine, long_question, whole=0.0, window=t.advice_window) == "refusal"
+    whole = t.advice_window_whole or 0.0  # the least P(advice) of the whole message a window needs (when set)
+    assert decide(fake_engine, long_question, whole=whole, window=t.advice_window) == "refusal"
+
+
+@pytest.mark.parametrize("gate, whole, expected", [
+    (None, 0.0, True),    # no condition: the window alone refuses
+    (0.05, 0.05, True),
+    (0.05, 0.04, False),  # a window of a message that does not lean to advice as a whole does not refuse
+])
+def test_a_window_refuses_only_with_the_whole_message_when_that_is_required(fake_engine, long_question, gate, whole,
+                                                                            expected):
+    config = fake_engine.config
+    thresholds = config.settings.thresholds.model_copy(update={"advice_window_whole": gate})
+    config = config.model_copy(update={"settings": config.settings.model_copy(update={"thresholds": thresholds})})
+    policy = Policy(config, FixedModel(whole, config.settings.thresholds.advice_window), fake_engine.embedder.dim)
+    assert (policy.decide(*long_question).kind == "refusal") is expected
 
 
 def test_the_whole_of_a_long_message_refuses_at_its_own_threshold(fake_engine, long_question):

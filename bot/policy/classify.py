@@ -60,7 +60,9 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
 
     Args:
         p_whole: P(label) of the whole message, in `LABELS` order.
-        window_advice: The highest P(advice) of a window of a long message (0 without windows).
+        window_advice: The highest P(advice) of a window of a long message (0 without windows); it refuses at
+            `t.advice_window`, and only when the whole message's P(advice) is at least `t.advice_window_whole` too
+            (when that is set: docs/decisions/2026-12-07-window-advice-needs-whole.txt).
         floor_crisis / floor_advice: Whether the rule floor saw a crisis / an advice request. On a message with
             windows a floor crisis escalates only at P(crisis) >= `t.crisis_floor_long`, when that is set (a story
             can hold a floor phrase: docs/decisions/2026-12-07-floor-crisis-long-messages.txt).
@@ -92,7 +94,9 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
     if t.crisis_payload is not None and payload_crisis >= t.crisis_payload:
         return "crisis"
     whole_threshold = t.advice_long if has_windows else t.advice
-    if floor_advice or p_whole[_ADVICE] >= whole_threshold or window_advice >= t.advice_window:
+    window_refuses = window_advice >= t.advice_window and (t.advice_window_whole is None
+                                                           or p_whole[_ADVICE] >= t.advice_window_whole)
+    if floor_advice or p_whole[_ADVICE] >= whole_threshold or window_refuses:
         return "refusal"
     if (has_windows and t.advice_sentence is not None and sentence_advice >= t.advice_sentence
             and (t.jailbreak_prompt is None or jailbreak >= t.jailbreak_prompt)):

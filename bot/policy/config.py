@@ -43,7 +43,9 @@ class Thresholds(_Strict):
     crisis: float = Field(gt=0, lt=1)
     advice: float = Field(gt=0, lt=1)           # the whole message
     advice_long: float = Field(gt=0, lt=1)      # the whole message, when it is long enough to have windows
-    advice_window: float = Field(gt=0, lt=1)    # one window of a long message, read out of context
+    advice_window: float = Field(gt=0, lt=1)    # one window of a long message, read out of context ...
+    advice_window_whole: float | None = Field(gt=0, lt=1)  # ... refuses only when the whole message's P(advice) is
+                                                           # at least this too (None: the window refuses alone)
     advice_sentence: float | None = Field(gt=0, le=1)  # one sentence of a long message, read on its own;
                                                         # None (null): sentences are not read
     crisis_sentence: float | None = Field(gt=0, le=1)   # P(crisis) of one sentence of a long message, read on its
