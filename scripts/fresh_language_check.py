@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bot import paths  # noqa: E402
 
 SET = "fresh_ml"
 WRITERS = ("xfi", "xfj", "xfk")
@@ -33,17 +32,11 @@ VAR = ROOT / "var"
 
 
 def score(name: str, out: Path) -> None:
-    """Every message of the set through this code's engine; rows of id, label, kind, language and reply kind."""
-    from bot.answer import Engine
-    from bot.policy.bank import load_split
+    """Every message of the set through this code's engine (`fresh_round_check.score`: rows of id, label, kind,
+    language and reply kind)."""
+    from fresh_round_check import score as score_set
 
-    engine = Engine.load(auto_build=False)
-    rows = [{"id": item.id, "writer": item.writer, "label": item.label, "kind": item.kind, "lang": item.lang,
-             "reply": engine.ask(item.text, list(item.history))["kind"]}
-            for item in load_split("fresh", paths.eval_dir() / "policy" / SET)]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"name": name, "rows": rows}))
-    print(f"{name}: {len(rows)} messages scored -> {out}")
+    score_set(SET, name, out)
 
 
 def figures(rows: list[dict]) -> dict[str, int]:

@@ -47,13 +47,14 @@ CRITERIA = {"fresh_en2": Criteria(info_rise=2, info_fall_share=0.0, caught_fall=
 
 
 def score(set_name: str, name: str, out: Path) -> None:
-    """Every message of the set through this code's engine; rows of id, writer, label, kind and reply kind."""
+    """Every message of the set through this code's engine; rows of id, writer, label, kind, wrapper, language and
+    reply kind (also used by scripts/fresh_language_check.py)."""
     from bot.answer import Engine
     from bot.policy.bank import load_split
 
     engine = Engine.load(auto_build=False)
     rows = [{"id": item.id, "writer": item.writer, "label": item.label, "kind": item.kind, "wrapper": item.wrapper,
-             "reply": engine.ask(item.text, list(item.history))["kind"]}
+             "lang": item.lang, "reply": engine.ask(item.text, list(item.history))["kind"]}
             for item in load_split("fresh", paths.eval_dir() / "policy" / set_name)]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"name": name, "rows": rows}))
