@@ -156,8 +156,8 @@ def _thresholds(**changes):
     """Thresholds with every optional reading off, then `changes`."""
     from bot.policy.config import Thresholds
 
-    values = dict(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_sentence=None,
-                  crisis_sentence=None, crisis_sentence_whole=0.0, jailbreak_prompt=None,
+    values = dict(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_window_whole=None,
+                  advice_sentence=None, crisis_sentence=None, crisis_sentence_whole=0.0, jailbreak_prompt=None,
                   crisis_sentence_jailbreak=None, crisis_payload=None, advice_payload=None, crisis_floor_long=None,
                   crisis_part=None, crisis_part_whole=0.0, advice_part=None, off_topic=0.50)
     return Thresholds(**values | changes)
