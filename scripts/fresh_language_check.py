@@ -16,7 +16,6 @@ Prints counts only; the stored rows hold ids, labels and reply kinds, no message
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -49,12 +48,9 @@ def figures(rows: list[dict]) -> dict[str, int]:
 
 def report(served_path: Path, candidate_path: Path) -> None:
     """(F1) and (F2) of the rule, and both runs per language."""
-    served, candidate = (json.loads(p.read_text()) for p in (served_path, candidate_path))
-    base, now = served["rows"], {row["id"]: row for row in candidate["rows"]}
-    if set(now) != {row["id"] for row in base}:
-        raise SystemExit("the two runs scored different messages")
-    later = [now[row["id"]] for row in base]
-    print(f"{len(base)} messages: {dict(Counter(row['label'] for row in base))}")
+    from fresh_round_check import paired_runs
+
+    served, candidate, base, later = paired_runs(served_path, candidate_path)
     a, b = figures(base), figures(later)
     for name, f in ((served["name"], a), (candidate["name"], b)):
         print(f"{name:8s} " + ", ".join(f"{k} {v}" for k, v in f.items()))

@@ -61,15 +61,21 @@ def score(set_name: str, name: str, out: Path) -> None:
     print(f"{name}: {len(rows)} messages scored -> {out}")
 
 
-def report(set_name: str, served_path: Path, candidate_path: Path) -> None:
-    """(N1) and (N2) of the set's rule."""
-    rule = CRITERIA[set_name]
+def paired_runs(served_path: Path, candidate_path: Path) -> tuple[dict, dict, list[dict], list[dict]]:
+    """Two stored runs of one set (also used by scripts/fresh_language_check.py): both runs, then their rows in the
+    served run's order; prints the set's label counts."""
     served, candidate = (json.loads(p.read_text()) for p in (served_path, candidate_path))
     base, now = served["rows"], {row["id"]: row for row in candidate["rows"]}
     if set(now) != {row["id"] for row in base}:
         raise SystemExit("the two runs scored different messages")
-    later = [now[row["id"]] for row in base]
     print(f"{len(base)} messages: {dict(Counter(row['label'] for row in base))}")
+    return served, candidate, base, [now[row["id"]] for row in base]
+
+
+def report(set_name: str, served_path: Path, candidate_path: Path) -> None:
+    """(N1) and (N2) of the set's rule."""
+    rule = CRITERIA[set_name]
+    served, candidate, base, later = paired_runs(served_path, candidate_path)
     a, b = figures(base, "reply"), figures(later, "reply")
     for name, f in ((served["name"], a), (candidate["name"], b)):
         print(f"{name:8s} " + ", ".join(f"{k} {v}" for k, v in f.items()))
