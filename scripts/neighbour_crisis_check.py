@@ -1,14 +1,15 @@
 """Evidence (O) for docs/decisions/2026-12-07-neighbour-crisis-reading.txt: out of fold, what a crisis reading from
 the nearest training messages (embedding neighbours) adds to the served decisions.
 
-Every train and dev message of the run's writers (the writers and the 5 folds by writer of `scripts/oof_policy.py`) gets its k nearest
-neighbours by the cosine of the message vectors, taken only among the messages of the other four folds. The served
-decisions are replayed from var/oof_r18.npz at the served thresholds (sentences not read, as `oof_policy.py
-analyse`). A message detected as English that the served decision does not escalate is escalated when the share of
-crises among its k neighbours is >= s and their mean cosine is >= c. Pooled counts per candidate, (O1)-(O3), and the
-rule's choice.
+Every train and dev message of the run's writers (the writers and the 5 folds by writer of
+`scripts/oof_policy.py`; a writer file taken in after the run is left out) gets its k nearest neighbours by the
+cosine of the message vectors, taken only among the messages of the other four folds. The served decisions are
+replayed from the run at the served thresholds (sentences not read, as `oof_policy.py analyse`). A message detected
+as English that the served decision does not escalate is escalated when the share of crises among its k neighbours
+is >= s and their mean cosine is >= c. Pooled counts per candidate, (O1)-(O3), and the rule's choice.
 
     .venv/bin/python scripts/neighbour_crisis_check.py                 # var/oof_r18.npz
+    .venv/bin/python scripts/neighbour_crisis_check.py --vectors /tmp/v.npz   # keep the vectors for a rerun
 
 Prints counts only (no message text is printed or stored).
 """
@@ -128,12 +129,14 @@ def main(argv: list[str]) -> None:
         o1 = fall >= 30 and low > 0
         o2 = base["advice refused"] - n["advice refused"] <= 10
         o3 = n["informational refused or escalated"] - base["informational refused or escalated"] <= 10
-        flipped = {lab: int((flip & (label == lab)).sum()) for lab in ("crisis", "advice", "informational", "off_topic")}
+        flipped = {lab: int((flip & (label == lab)).sum())
+                   for lab in ("crisis", "advice", "informational", "off_topic")}
         print(f"s={s} c={c}: flipped {flipped}; " + ", ".join(f"{k} {v}" for k, v in n.items()))
+        lost = base["advice refused"] - n["advice refused"]
+        gained = n["informational refused or escalated"] - base["informational refused or escalated"]
         print(f"   (O1) cost fall {fall}, 95% [{low:.0f}, {high:.0f}]: {'met' if o1 else 'NOT met'}; "
-              f"(O2) advice refused lost {base['advice refused'] - n['advice refused']}: {'met' if o2 else 'NOT met'}; "
-              f"(O3) informational +{n['informational refused or escalated'] - base['informational refused or escalated']}:"
-              f" {'met' if o3 else 'NOT met'}")
+              f"(O2) advice refused lost {lost}: {'met' if o2 else 'NOT met'}; "
+              f"(O3) informational +{gained}: {'met' if o3 else 'NOT met'}")
         if o1 and o2 and o3 and (best is None or (fall, s, c) > best[0]):
             best = ((fall, s, c), (s, c))
     print(f"chosen: {best[1] if best else 'none (not adopted)'}")
