@@ -115,24 +115,29 @@ def stored_row(item, prepared, probabilities: np.ndarray, hits, fold: int, sente
 
 
 def decide(d: dict, crisis: float, advice: float, window: float, advice_long: float,
-           sentence: float | None = None, window_whole: float | None = None) -> np.ndarray:
+           sentence: float | None = None, window_whole: float | None = None,
+           window_sentence: float | None = None) -> np.ndarray:
     """`Policy.decide` (its `decision_kind`) over the stored probabilities at these thresholds, as far as
     crisis and refusal go (the rest is "other"); `advice_long` is the whole-message advice threshold of a
     message with windows; `sentence` the threshold of one sentence of a long message (None: not read; a run
     stored before sentences were read has none); `window_whole` the whole message's P(advice) a window needs to
-    refuse (`advice_window_whole`; None: none)."""
+    refuse (`advice_window_whole`; None: none); `window_sentence` the P(advice) of one of its sentences a window needs
+    (`advice_window_sentence`; None: none)."""
     from bot.policy.classify import decision_kind
     from bot.policy.config import default_config
 
     t = default_config().settings.thresholds.model_copy(
         update={"crisis": crisis, "advice": advice, "advice_window": window, "advice_long": advice_long,
-                "advice_sentence": sentence, "advice_window_whole": window_whole})
+                "advice_sentence": sentence, "advice_window_whole": window_whole,
+                "advice_window_sentence": window_sentence})
     names = {"crisis": "crisis", "refusal": "advice"}
     sentence_advice = d.get("sentence_advice", np.zeros(len(d["p"])))
-    return np.array([names.get(decision_kind(p, float(w), bool(fc), bool(fa), n > 0, lang, t, float(s)), "other")
-                     for p, w, fc, fa, n, lang, s in zip(d["p"], d["window_advice"], d["floor_crisis"],
-                                                         d["floor_advice"], d["windows"], d["detected"],
-                                                         sentence_advice)],
+    n_sentences = d.get("sentences", np.zeros(len(d["p"]), dtype=int))
+    return np.array([names.get(decision_kind(p, float(w), bool(fc), bool(fa), n > 0, lang, t, float(s),
+                                             n_sentences=int(k)), "other")
+                     for p, w, fc, fa, n, lang, s, k in zip(d["p"], d["window_advice"], d["floor_crisis"],
+                                                            d["floor_advice"], d["windows"], d["detected"],
+                                                            sentence_advice, n_sentences)],
                     dtype=object)
 
 

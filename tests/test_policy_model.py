@@ -157,7 +157,8 @@ def _thresholds(**changes):
     from bot.policy.config import Thresholds
 
     values = dict(crisis=0.30, advice=0.30, advice_long=0.50, advice_window=0.80, advice_window_whole=None,
-                  advice_sentence=None, crisis_sentence=None, crisis_sentence_whole=0.0, jailbreak_prompt=None,
+                  advice_window_sentence=None, advice_sentence=None, crisis_sentence=None, crisis_sentence_whole=0.0,
+                  jailbreak_prompt=None,
                   crisis_sentence_jailbreak=None, crisis_payload=None, advice_payload=None, crisis_floor_long=None,
                   crisis_part=None, crisis_part_whole=0.0, advice_part=None, off_topic=0.50)
     return Thresholds(**values | changes)
@@ -205,6 +206,21 @@ def test_a_sentence_read_as_a_crisis_escalates_only_when_set_and_the_whole_reach
     assert decision_kind(_p(crisis=0.04), 0.0, False, False, True, "en", on, 0.0, 1.0) == "retrieve"  # whole's bar
     assert decision_kind(_p(crisis=0.10), 0.0, False, False, True, "en", on, 0.0, 0.98) == "retrieve"
     assert decision_kind(_p(crisis=0.10, advice=0.9), 0.0, False, False, True, "en", on, 1.0, 1.0) == "crisis"  # first
+
+
+def test_a_window_refuses_only_with_a_sentence_leaning_to_advice_when_that_is_required():
+    """`advice_window_sentence` (docs/decisions/2026-12-07-window-advice-needs-a-sentence.txt; null as served)."""
+    from bot.policy.classify import decision_kind
+
+    ungated = _thresholds()
+    gated = _thresholds(advice_window_sentence=0.5)
+    window = (_p(), 0.9, False, False, True, "en")
+    assert decision_kind(*window, ungated, 0.0, n_sentences=3) == "refusal"  # null: the window alone refuses
+    assert decision_kind(*window, gated, 0.49, n_sentences=3) == "retrieve"
+    assert decision_kind(*window, gated, 0.50, n_sentences=3) == "refusal"
+    assert decision_kind(*window, gated, 0.0, n_sentences=1) == "refusal"  # fewer than two sentences: not gated
+    assert decision_kind(_p(), 0.79, False, False, True, "en", gated, 1.0, n_sentences=3) == "retrieve"  # the window's
+    assert decision_kind(_p(advice=0.6), 0.0, False, False, True, "en", gated, 0.0, n_sentences=3) == "refusal"  # whole
 
 
 def test_a_sentence_refuses_only_in_a_jailbreak_prompt_when_that_condition_is_set():

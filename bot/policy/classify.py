@@ -53,7 +53,7 @@ class Decision:
 def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool, floor_advice: bool,
                   has_windows: bool, language: str, t: Thresholds, sentence_advice: float = 0.0,
                   sentence_crisis: float = 0.0, jailbreak: float = 1.0, payload_advice: float = 0.0,
-                  payload_crisis: float = 0.0) -> str:
+                  payload_crisis: float = 0.0, n_sentences: int = 0) -> str:
     """The one decision rule, from the probabilities and the floor's hits: "crisis", "refusal",
     "non_english", "off_topic" or "retrieve". `Policy.decide` serves it; the threshold scripts
     (scripts/oof_policy.py, tune_policy.py, cv_advice_threshold.py) replay it over stored probabilities.
@@ -62,7 +62,9 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
         p_whole: P(label) of the whole message, in `LABELS` order.
         window_advice: The highest P(advice) of a window of a long message (0 without windows); it refuses at
             `t.advice_window`, and only when the whole message's P(advice) is at least `t.advice_window_whole` too
-            (when that is set: docs/decisions/2026-12-07-window-advice-needs-whole.txt).
+            (when that is set: docs/decisions/2026-12-07-window-advice-needs-whole.txt), and only when a sentence
+            reaches `t.advice_window_sentence` (when that is set and the message has two or more sentences read:
+            docs/decisions/2026-12-07-window-advice-needs-a-sentence.txt).
         floor_crisis / floor_advice: Whether the rule floor saw a crisis / an advice request. On a message with
             windows a floor crisis escalates only at P(crisis) >= `t.crisis_floor_long`, when that is set (a story
             can hold a floor phrase: docs/decisions/2026-12-07-floor-crisis-long-messages.txt).
@@ -77,6 +79,7 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
             without the whole message's (`t.crisis_sentence_jailbreak`).
         payload_advice / payload_crisis: The highest P(advice) / P(crisis) of a decoded payload read on its own (0
             without); they count only when `t.advice_payload` / `t.crisis_payload` is set.
+        n_sentences: How many sentences were read on their own (`sentence_advice` is their highest P(advice)).
     """
     floor_escalates = floor_crisis and not (has_windows and t.crisis_floor_long is not None
                                             and p_whole[_CRISIS] < t.crisis_floor_long)
@@ -94,8 +97,10 @@ def decision_kind(p_whole: np.ndarray, window_advice: float, floor_crisis: bool,
     if t.crisis_payload is not None and payload_crisis >= t.crisis_payload:
         return "crisis"
     whole_threshold = t.advice_long if has_windows else t.advice
-    window_refuses = window_advice >= t.advice_window and (t.advice_window_whole is None
-                                                           or p_whole[_ADVICE] >= t.advice_window_whole)
+    window_refuses = (window_advice >= t.advice_window
+                      and (t.advice_window_whole is None or p_whole[_ADVICE] >= t.advice_window_whole)
+                      and (t.advice_window_sentence is None or n_sentences < 2
+                           or sentence_advice >= t.advice_window_sentence))
     if floor_advice or p_whole[_ADVICE] >= whole_threshold or window_refuses:
         return "refusal"
     if (has_windows and t.advice_sentence is not None and sentence_advice >= t.advice_sentence
@@ -127,7 +132,7 @@ def kind_from_probabilities(p: np.ndarray, hits: FloorHits, language: str, t: Th
     payload_crisis = float(payloads[:, _CRISIS].max()) if n_payloads else 0.0
     return decision_kind(p[0], window_advice, bool(hits.crisis), bool(hits.advice or hits.foreign_advice),
                          len(windows) > 0, language, t, sentence_advice, sentence_crisis, jailbreak,
-                         payload_advice, payload_crisis)
+                         payload_advice, payload_crisis, n_sentences)
 
 
 def policy_inputs(prepared: PreparedQuestion, vectors: QuestionVectors, floor: RuleFloor,

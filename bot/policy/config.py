@@ -46,6 +46,8 @@ class Thresholds(_Strict):
     advice_window: float = Field(gt=0, lt=1)    # one window of a long message, read out of context ...
     advice_window_whole: float | None = Field(gt=0, lt=1)  # ... refuses only when the whole message's P(advice) is
                                                            # at least this too (None: the window refuses alone)
+    advice_window_sentence: float | None = Field(gt=0, lt=1)  # ... refuses only when a sentence of the message, read
+                                                              # on its own, reaches this P(advice) too (None: alone)
     advice_sentence: float | None = Field(gt=0, le=1)  # one sentence of a long message, read on its own;
                                                         # None (null): sentences are not read
     crisis_sentence: float | None = Field(gt=0, le=1)   # P(crisis) of one sentence of a long message, read on its
