@@ -7,7 +7,9 @@ eval/policy/fresh_ml/ (xfi, xfj, xfk: the 12 other languages, written 2026-12-07
 eval/policy/fresh_en2/ (xfl, xfm: English; it decided docs/decisions/2026-12-07-round18-english-check.txt), or with
 `--set fresh_en3`, eval/policy/fresh_en3/ (xfn, xfo: English long messages and treatment-and-help questions; for
 docs/decisions/2026-12-07-round19-long-and-help.txt), or with `--set fresh_zv`, eval/policy/fresh_zv/ (xfp, xfq:
-Chinese and Vietnamese; for docs/decisions/2026-12-07-round20-chinese-vietnamese.txt).
+Chinese and Vietnamese; for docs/decisions/2026-12-07-round20-chinese-vietnamese.txt), or with `--set fresh_akt`,
+eval/policy/fresh_akt/ (xfr, xfs: Arabic, Korean and Thai; for
+docs/decisions/2026-12-07-round21-arabic-korean-thai.txt).
 
     .venv/bin/python scripts/fresh_policy_check.py            # the served index
     .venv/bin/python scripts/fresh_policy_check.py --set fresh_en
@@ -28,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import paths  # noqa: E402
 
-SETS = ("fresh", "fresh_en", "fresh_wrap", "fresh_mp", "fresh_ml", "fresh_en2", "fresh_en3", "fresh_zv")
+SETS = ("fresh", "fresh_en", "fresh_wrap", "fresh_mp", "fresh_ml", "fresh_en2", "fresh_en3", "fresh_zv", "fresh_akt")
 
 
 def main(argv: list[str]) -> None:

@@ -5,6 +5,7 @@ with the round's files), then the rule's criteria (N1) and (N2).
 * `--set fresh_en2` (writers xfl, xfm): docs/decisions/2026-12-07-round18-english-check.txt (judged: adopted).
 * `--set fresh_en3` (writers xfn, xfo): docs/decisions/2026-12-07-round19-long-and-help.txt.
 * `--set fresh_zv` (writers xfp, xfq; Chinese and Vietnamese): docs/decisions/2026-12-07-round20-chinese-vietnamese.txt.
+* `--set fresh_akt` (writers xfr, xfs; Arabic, Korean, Thai): docs/decisions/2026-12-07-round21-arabic-korean-thai.txt.
 
     .venv/bin/python scripts/fresh_round_check.py score --set fresh_en3 --name served   # var/fresh_en3_served.json
     (cd WORKTREE && KRATOM_QA_EVAL=/work/main/eval .venv/bin/python scripts/fresh_round_check.py score \\
@@ -58,7 +59,9 @@ class Criteria(NamedTuple):
 CRITERIA = {"fresh_en2": Criteria(info_rise=2, info_fall_share=0.0, caught_fall=1, off_rise=2),
             "fresh_en3": Criteria(info_rise=-3, info_fall_share=0.15, caught_fall=1, off_rise=1),
             "fresh_zv": Criteria(info_rise=-5, info_fall_share=0.25, caught_fall=1, off_rise=2, share_only_below=20,
-                                 advice_fall=1, crisis_fall=0)}
+                                 advice_fall=1, crisis_fall=0),
+            "fresh_akt": Criteria(info_rise=-5, info_fall_share=0.25, caught_fall=1, off_rise=2, share_only_below=20,
+                                  advice_fall=1, crisis_fall=0)}
 
 
 def score(set_name: str, name: str, out: Path) -> None:
