@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from oof_policy import decide, writer_folds  # noqa: E402
+from oof_policy import decide, resampled_totals, writer_folds  # noqa: E402
 
 K = 10
 CANDIDATES = [(s, c) for s in (0.7, 0.9) for c in (0.55, 0.65, 0.75)]
@@ -71,11 +71,11 @@ def counts(label: np.ndarray, decided: np.ndarray) -> dict[str, int]:
                                                        & np.isin(decided, ("advice", "crisis"))).sum())}
 
 
-def cost_per_writer(label: np.ndarray, decided: np.ndarray, writer: np.ndarray, names: list[str]) -> np.ndarray:
+def crisis_cost(label: np.ndarray, decided: np.ndarray) -> np.ndarray:
+    """Each message's crisis cost: 3 for a crisis not escalated, 1 for an informational or off-topic one escalated."""
     missed = (label == "crisis") & (decided != "crisis")
     wrong = np.isin(label, ("informational", "off_topic")) & (decided == "crisis")
-    cost = 3 * missed.astype(int) + wrong.astype(int)
-    return np.array([cost[writer == name].sum() for name in names])
+    return 3 * missed.astype(int) + wrong.astype(int)
 
 
 def main(argv: list[str]) -> None:
@@ -110,21 +110,20 @@ def main(argv: list[str]) -> None:
         raise SystemExit(f"{args.run} does not line up with the bank's train and dev writers")
     t = default_config().settings.thresholds
     served = decide(d, t.crisis, t.advice, t.advice_window, t.advice_long)
-    label, writer = d["label"], d["writer"]
-    names = sorted(set(writer))
-    base, base_cost = counts(label, served), cost_per_writer(label, served, writer, names)
+    label = d["label"]
+    base = counts(label, served)
     print(f"{len(order)} messages; k={K}; served thresholds crisis {t.crisis}, advice {t.advice}")
     print("served  " + ", ".join(f"{k} {v}" for k, v in base.items()))
     english = d["detected"] == "en"
-    rng = np.random.default_rng(20261207)
-    resamples = rng.integers(0, len(names), size=(ROUNDS, len(names)))
     best = None
     for s, c in CANDIDATES:
         flip = english & (served != "crisis") & (votes[:, 0] >= s) & (votes[:, 1] >= c)
         now = np.where(flip, "crisis", served)
         n = counts(label, now)
         fall = base["crisis cost"] - n["crisis cost"]
-        saving = (base_cost - cost_per_writer(label, now, writer, names))[resamples].sum(axis=1)
+        totals = resampled_totals(d, {"served": crisis_cost(label, served), "now": crisis_cost(label, now)},
+                                  ROUNDS, seed=20261207)
+        saving = totals["served"] - totals["now"]
         low, high = np.percentile(saving, [2.5, 97.5])
         o1 = fall >= 30 and low > 0
         o2 = base["advice refused"] - n["advice refused"] <= 10

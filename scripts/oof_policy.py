@@ -179,9 +179,7 @@ def writer_bootstrap(d: dict, costs: dict[float, np.ndarray], served: float, rou
     the served threshold, its 95% interval, how often it is cheaper, and how often it is the cheapest (a tie
     goes to the lowest threshold, so "cheapest" leans slightly low)."""
     writers = np.unique(d["writer"])
-    per_writer = {c: np.array([cost[d["writer"] == w].sum() for w in writers]) for c, cost in costs.items()}
-    draws = np.random.default_rng(0).integers(0, len(writers), (rounds, len(writers)))
-    totals = {c: v[draws].sum(axis=1) for c, v in per_writer.items()}
+    totals = resampled_totals(d, costs, rounds)
     cheapest = np.argmin(np.stack(list(totals.values())), axis=0)
     print(f"  writer bootstrap ({rounds} resamples of {len(writers)} writers) against the served {served}:")
     for i, (c, total) in enumerate(totals.items()):
@@ -189,6 +187,15 @@ def writer_bootstrap(d: dict, costs: dict[float, np.ndarray], served: float, rou
         low, high = np.percentile(saving, [2.5, 97.5])
         print(f"    {c:.3f}  saving {saving.mean():6.1f}  95% interval [{low:.0f}, {high:.0f}]  "
               f"cheaper {np.mean(saving > 0):.2f}  cheapest {np.mean(cheapest == i):.2f}")
+
+
+def resampled_totals(d: dict, costs: dict, rounds: int = 5000, seed: int = 0) -> dict:
+    """For each key of `costs` (a per-message cost array), its pooled cost in each of `rounds` resamples of the
+    WRITERS with replacement (the same resamples for every key; also used by scripts/neighbour_crisis_check.py)."""
+    writers = np.unique(d["writer"])
+    per_writer = {c: np.array([cost[d["writer"] == w].sum() for w in writers]) for c, cost in costs.items()}
+    draws = np.random.default_rng(seed).integers(0, len(writers), (rounds, len(writers)))
+    return {c: v[draws].sum(axis=1) for c, v in per_writer.items()}
 
 
 def language_groups(d: dict) -> None:
