@@ -9,7 +9,8 @@ eval/policy/fresh_en2/ (xfl, xfm: English; it decided docs/decisions/2026-12-07-
 docs/decisions/2026-12-07-round19-long-and-help.txt), or with `--set fresh_zv`, eval/policy/fresh_zv/ (xfp, xfq:
 Chinese and Vietnamese; for docs/decisions/2026-12-07-round20-chinese-vietnamese.txt), or with `--set fresh_akt`,
 eval/policy/fresh_akt/ (xfr, xfs: Arabic, Korean and Thai; for
-docs/decisions/2026-12-07-round21-arabic-korean-thai.txt).
+docs/decisions/2026-12-07-round21-arabic-korean-thai.txt), or with `--set fresh_six`, eval/policy/fresh_six/ (xft, xfu:
+German, French, Russian, Portuguese, Indonesian, Spanish; for docs/decisions/2026-12-08-round22-six-languages.txt).
 
     .venv/bin/python scripts/fresh_policy_check.py            # the served index
     .venv/bin/python scripts/fresh_policy_check.py --set fresh_en
@@ -30,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import paths  # noqa: E402
 
-SETS = ("fresh", "fresh_en", "fresh_wrap", "fresh_mp", "fresh_ml", "fresh_en2", "fresh_en3", "fresh_zv", "fresh_akt")
+SETS = ("fresh", "fresh_en", "fresh_wrap", "fresh_mp", "fresh_ml", "fresh_en2", "fresh_en3", "fresh_zv", "fresh_akt",
+        "fresh_six")
 
 
 def main(argv: list[str]) -> None:
