@@ -10,7 +10,9 @@ docs/decisions/2026-12-07-round19-long-and-help.txt), or with `--set fresh_zv`, 
 Chinese and Vietnamese; for docs/decisions/2026-12-07-round20-chinese-vietnamese.txt), or with `--set fresh_akt`,
 eval/policy/fresh_akt/ (xfr, xfs: Arabic, Korean and Thai; for
 docs/decisions/2026-12-07-round21-arabic-korean-thai.txt), or with `--set fresh_six`, eval/policy/fresh_six/ (xft, xfu:
-German, French, Russian, Portuguese, Indonesian, Spanish; for docs/decisions/2026-12-08-round22-six-languages.txt).
+German, French, Russian, Portuguese, Indonesian, Spanish; for docs/decisions/2026-12-08-round22-six-languages.txt), or
+with `--set fresh_zt`, eval/policy/fresh_zt/ (xfv, xfw: Chinese and Tagalog; for
+docs/decisions/2026-12-08-round23-chinese-tagalog.txt).
 
     .venv/bin/python scripts/fresh_policy_check.py            # the served index
     .venv/bin/python scripts/fresh_policy_check.py --set fresh_en
@@ -32,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot import paths  # noqa: E402
 
 SETS = ("fresh", "fresh_en", "fresh_wrap", "fresh_mp", "fresh_ml", "fresh_en2", "fresh_en3", "fresh_zv", "fresh_akt",
-        "fresh_six")
+        "fresh_six", "fresh_zt")
 
 
 def main(argv: list[str]) -> None:

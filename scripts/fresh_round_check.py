@@ -8,6 +8,7 @@ with the round's files), then the rule's criteria (N1) and (N2).
 * `--set fresh_akt` (writers xfr, xfs; Arabic, Korean, Thai): docs/decisions/2026-12-07-round21-arabic-korean-thai.txt.
 * `--set fresh_six` (writers xft, xfu; German, French, Russian, Portuguese, Indonesian, Spanish):
   docs/decisions/2026-12-08-round22-six-languages.txt.
+* `--set fresh_zt` (writers xfv, xfw; Chinese, Tagalog): docs/decisions/2026-12-08-round23-chinese-tagalog.txt.
 
     .venv/bin/python scripts/fresh_round_check.py score --set fresh_en3 --name served   # var/fresh_en3_served.json
     (cd WORKTREE && KRATOM_QA_EVAL=/work/main/eval .venv/bin/python scripts/fresh_round_check.py score \\
@@ -68,7 +69,9 @@ CRITERIA = {"fresh_en2": Criteria(info_rise=2, info_fall_share=0.0, caught_fall=
             "fresh_akt": Criteria(info_rise=-5, info_fall_share=0.25, caught_fall=1, off_rise=2, share_only_below=20,
                                   advice_fall=1, crisis_fall=0),
             "fresh_six": Criteria(info_rise=-5, info_fall_share=0.25, caught_fall=1, off_rise=2, share_only_below=20,
-                                  advice_fall=1, crisis_fall=0, caught_rise=5)}
+                                  advice_fall=1, crisis_fall=0, caught_rise=5),
+            "fresh_zt": Criteria(info_rise=-5, info_fall_share=0.25, caught_fall=1, off_rise=2, share_only_below=20,
+                                 advice_fall=1, crisis_fall=0, caught_rise=5)}
 
 
 def score(set_name: str, name: str, out: Path) -> None:
