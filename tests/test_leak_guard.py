@@ -27,6 +27,7 @@ def test_every_evaluation_set_is_guarded():
     assert {"eval/policy/dev", "eval/policy/test", "eval/policy/fresh", "eval/policy/fresh_en",
             "eval/policy/fresh_wrap", "eval/policy/fresh_mp", "eval/policy/fresh_ml", "eval/policy/fresh_en2",
             "eval/policy/fresh_en3", "eval/policy/fresh_zv", "eval/policy/fresh_akt", "eval/policy/fresh_six",
+            "eval/policy/fresh_zt",
             "eval/retrieval/tune",
             "eval/retrieval/test", "eval/answers/fresh",
             "eval/answers/casual_tune", "xstest"} <= sources, sources
